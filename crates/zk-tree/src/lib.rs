@@ -1,0 +1,1 @@
+//! The znode data tree (work in progress).
