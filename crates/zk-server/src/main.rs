@@ -1,1 +1,67 @@
-fn main() {}
+//! `zk-server`: runs a ZooKeeper-compatible server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+use zk_server::config::ServerConfig;
+
+const USAGE: &str = "\
+zk-server: a ZooKeeper-compatible coordination server
+
+USAGE:
+    zk-server                 standalone on 127.0.0.1:2181, data in ./data
+    zk-server <zoo.cfg>       configured by an Apache ZooKeeper zoo.cfg file
+    zk-server --help          this text
+    zk-server --version       the version
+
+zoo.cfg keys understood: tickTime, dataDir, dataLogDir, clientPort, clientPortAddress,
+maxClientCnxns, minSessionTimeout, maxSessionTimeout, 4lw.commands.whitelist,
+jute.maxbuffer, extendedTypesEnabled, znode.container.checkIntervalMs,
+superDigest (user:base64(sha1(user:password))), initLimit, syncLimit, server.N.
+Unknown keys are logged and ignored; a bad value stops the server with an error naming
+the key. Logging is controlled by RUST_LOG (default: info).
+";
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match args.as_slice() {
+        [] => ServerConfig::default(),
+        [flag] if flag == "--help" || flag == "-h" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        [flag] if flag == "--version" || flag == "-V" => {
+            println!("zk-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        [path] if !path.starts_with('-') => match ServerConfig::from_file(&PathBuf::from(path)) {
+            Ok((config, warnings)) => {
+                for warning in warnings {
+                    tracing::warn!("{}", warning.0);
+                }
+                config
+            }
+            Err(error) => {
+                eprintln!("zk-server: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprint!("zk-server: unexpected arguments {args:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let system = actix::System::new();
+    match system.block_on(zk_server::server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            eprintln!("zk-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Gathers what a four-letter word reports from the actors, then formats it.
+
+use super::connection::Peers;
+use super::session::{ReportSessions, SessionActor};
+use super::tree::{SummarizeTree, TreeActor};
+use super::watch::{ReportWatches, WatchActor};
+use crate::config::ServerConfig;
+use crate::four_letter::{format, not_whitelisted, ServerSnapshot};
+use crate::stats::ServerStats;
+use actix::Addr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use zk_proto::four_letter::FourLetterWord;
+
+/// The actors and counters a four-letter word reads.
+pub struct FourLetterSources {
+    tree: Addr<TreeActor>,
+    sessions: Addr<SessionActor>,
+    final_stage: Addr<WatchActor>,
+    stats: Arc<ServerStats>,
+    config: Arc<ServerConfig>,
+}
+
+impl FourLetterSources {
+    pub fn from_peers(peers: &Peers) -> Self {
+        FourLetterSources {
+            tree: peers.tree.clone(),
+            sessions: peers.sessions.clone(),
+            final_stage: peers.final_stage.clone(),
+            stats: peers.stats.clone(),
+            config: peers.config.clone(),
+        }
+    }
+}
+
+/// The text to send back for `word`.
+pub async fn answer_four_letter_word(word: FourLetterWord, sources: &FourLetterSources) -> String {
+    if !sources.config.four_letter_word_allowed(word.name()) {
+        tracing::info!(word = word.name(), "four-letter word not in the whitelist");
+        return not_whitelisted(word);
+    }
+    match word {
+        FourLetterWord::Srst => sources.stats.reset(),
+        FourLetterWord::Crst => {
+            for entry in sources.stats.connections() {
+                entry.stats.reset();
+            }
+        }
+        _ => {}
+    }
+    let snapshot = gather(sources).await;
+    format(word, &snapshot, &sources.config)
+}
+
+async fn gather(sources: &FourLetterSources) -> ServerSnapshot {
+    let tree = sources.tree.send(SummarizeTree).await.unwrap_or_default();
+    let sessions = sources.sessions.send(ReportSessions).await.unwrap_or_default();
+    let watches = sources.final_stage.send(ReportWatches).await.unwrap_or_default();
+    let stats = &sources.stats;
+    ServerSnapshot {
+        last_zxid: tree.last_zxid,
+        node_count: tree.node_count,
+        outstanding_requests: tree.in_flight_writes,
+        packets_received: stats.packets_received.load(Relaxed),
+        packets_sent: stats.packets_sent.load(Relaxed),
+        latency_min_avg_max_ms: stats.latency.min_avg_max_ms(),
+        connections: stats.connections(),
+        sessions: sessions.sessions,
+        ephemerals_by_session: tree.ephemerals_by_session,
+        watch_count: watches.watch_count,
+        data_watch_count: watches.data_watch_count,
+        data_watched_paths: watches.data_watched_paths,
+        data_watching_connections: watches.data_watching_connections,
+        watch_paths_by_session: watches.paths_by_session,
+        watch_sessions_by_path: watches.sessions_by_path,
+        uptime_ms: stats.uptime_ms(),
+        digest: tree.digest,
+    }
+}

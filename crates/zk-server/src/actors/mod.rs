@@ -1,0 +1,13 @@
+//! The actors: thin shells that own sockets, timers and the pure cores, and exchange typed
+//! messages. Each message type lives beside the actor that handles it.
+//!
+//! Data flows one way: ConnectionActor → TreeActor → WatchActor → the connection's
+//! [`crate::outbound::OutboundSink`]. The SessionActor handles handshakes and expiry, and
+//! writes session changes through the TreeActor like any other transaction.
+
+pub mod connection;
+pub mod four_letter;
+pub mod listener;
+pub mod session;
+pub mod tree;
+pub mod watch;

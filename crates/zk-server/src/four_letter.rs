@@ -1,0 +1,308 @@
+//! The four-letter words' answers, formatted as the reference server formats them so that
+//! monitoring scripts (and zktop) parse them unchanged. Pure formatting: the ConnectionActor
+//! gathers a [`ServerSnapshot`] from the actors and hands it here.
+
+use crate::config::ServerConfig;
+use crate::stats::ConnectionEntry;
+use std::fmt::Write;
+use std::sync::atomic::Ordering::Relaxed;
+use zk_proto::four_letter::FourLetterWord;
+use zk_proto::{SessionId, Zxid};
+
+/// The version line monitoring tools parse; the prefix keeps tools that compare versions
+/// happy while naming this implementation.
+pub const VERSION: &str = concat!("3.8.0-zk-rs-", env!("CARGO_PKG_VERSION"), ", built on 1970-01-01 00:00 UTC");
+
+/// Everything the words report, gathered at one moment.
+#[derive(Debug, Default)]
+pub struct ServerSnapshot {
+    pub last_zxid: Zxid,
+    pub node_count: usize,
+    pub outstanding_requests: usize,
+    pub packets_received: u64,
+    pub packets_sent: u64,
+    pub latency_min_avg_max_ms: (u64, f64, u64),
+    pub connections: Vec<ConnectionEntry>,
+    pub sessions: Vec<(SessionId, i32)>,
+    pub ephemerals_by_session: Vec<(SessionId, Vec<String>)>,
+    pub watch_count: usize,
+    pub data_watch_count: usize,
+    pub data_watched_paths: usize,
+    pub data_watching_connections: usize,
+    pub watch_paths_by_session: Vec<(SessionId, Vec<String>)>,
+    pub watch_sessions_by_path: Vec<(String, Vec<SessionId>)>,
+    pub uptime_ms: u64,
+    pub digest: u64,
+}
+
+/// The answer to a word that the whitelist does not allow.
+pub fn not_whitelisted(word: FourLetterWord) -> String {
+    format!("{} is not executed because it is not in the whitelist.\n", word.name())
+}
+
+/// The answer to `word`; `None` for words that only act (`crst`, `srst`), which the caller
+/// performs before formatting their fixed answer with [`acknowledgement`].
+pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerConfig) -> String {
+    match word {
+        FourLetterWord::Ruok => "imok".to_owned(),
+        FourLetterWord::Srvr => server_stats(snapshot, false),
+        FourLetterWord::Stat => server_stats(snapshot, true),
+        FourLetterWord::Mntr => monitor(snapshot),
+        FourLetterWord::Conf => configuration(config),
+        FourLetterWord::Cons => connections(snapshot) + "\n",
+        FourLetterWord::Envi => environment(),
+        FourLetterWord::Wchs => format!(
+            "{} connections watching {} paths\nTotal watches:{}\n",
+            snapshot.data_watching_connections, snapshot.data_watched_paths, snapshot.data_watch_count
+        ),
+        FourLetterWord::Wchc => {
+            let mut out = String::new();
+            for (session, paths) in &snapshot.watch_paths_by_session {
+                let _ = writeln!(out, "0x{:x}", session.0);
+                for path in paths {
+                    let _ = writeln!(out, "\t{path}");
+                }
+            }
+            out + "\n"
+        }
+        FourLetterWord::Wchp => {
+            let mut out = String::new();
+            for (path, sessions) in &snapshot.watch_sessions_by_path {
+                let _ = writeln!(out, "{path}");
+                for session in sessions {
+                    let _ = writeln!(out, "\t0x{:x}", session.0);
+                }
+            }
+            out + "\n"
+        }
+        FourLetterWord::Dump => dump(snapshot),
+        FourLetterWord::Isro => "rw".to_owned(),
+        FourLetterWord::Crst => "Connection stats reset.\n".to_owned(),
+        FourLetterWord::Srst => "Server stats reset.\n".to_owned(),
+        FourLetterWord::Dirs => "datadir_size: 0\nlogdir_size: 0\n".to_owned(),
+        FourLetterWord::Gtmk => "0".to_owned(),
+        FourLetterWord::Stmk => "0".to_owned(),
+        FourLetterWord::Hash => format!("{}, {}\n", snapshot.last_zxid.0, snapshot.digest),
+        FourLetterWord::TelnetClose => String::new(),
+    }
+}
+
+fn server_stats(snapshot: &ServerSnapshot, with_clients: bool) -> String {
+    let mut out = format!("Zookeeper version: {VERSION}\n");
+    if with_clients {
+        out.push_str("Clients:\n");
+        out.push_str(&connections(snapshot));
+        out.push('\n');
+    }
+    let (min, avg, max) = snapshot.latency_min_avg_max_ms;
+    let _ = write!(
+        out,
+        "Latency min/avg/max: {min}/{}/{max}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        java_double(avg),
+        snapshot.packets_received,
+        snapshot.packets_sent,
+        snapshot.connections.len(),
+        snapshot.outstanding_requests,
+        snapshot.last_zxid.0,
+        snapshot.node_count,
+    );
+    out
+}
+
+/// One line per connection, as `cons` and `stat` print them.
+fn connections(snapshot: &ServerSnapshot) -> String {
+    let mut out = String::new();
+    for entry in &snapshot.connections {
+        let stats = &entry.stats;
+        let session = stats.session_id.load(Relaxed);
+        let _ = write!(
+            out,
+            " /{}:{}[{}](queued=0,recved={},sent={}",
+            entry.peer.ip(),
+            entry.peer.port(),
+            u8::from(session != 0),
+            stats.received.load(Relaxed),
+            stats.sent.load(Relaxed),
+        );
+        if session != 0 {
+            let (min, avg, max) = stats.latency.min_avg_max_ms();
+            let _ = write!(
+                out,
+                ",sid=0x{session:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},lresp={},llat=0,minlat={min},avglat={},maxlat={max}",
+                last_operation_name(stats.last_opcode.load(Relaxed)),
+                stats.established_ms.load(Relaxed),
+                stats.session_timeout_ms.load(Relaxed),
+                stats.last_xid.load(Relaxed),
+                stats.last_zxid.load(Relaxed),
+                stats.last_response_ms.load(Relaxed),
+                avg as u64,
+            );
+        }
+        out.push_str(")\n");
+    }
+    out
+}
+
+/// The four-letter abbreviations the reference uses for the last operation.
+fn last_operation_name(opcode: i64) -> &'static str {
+    match opcode {
+        1 | 15 | 19 | 21 => "CREA",
+        2 | 20 => "DELE",
+        3 => "EXIS",
+        4 => "GETD",
+        5 => "SETD",
+        6 => "GETA",
+        7 => "SETA",
+        8 => "GETC",
+        9 => "SYNC",
+        11 => "PING",
+        12 => "GETC",
+        13 => "CHEC",
+        14 => "MULT",
+        17 => "CHKW",
+        18 => "REMW",
+        22 => "MLTR",
+        101 => "SETW",
+        103 => "GETE",
+        104 => "GACN",
+        105 => "STW2",
+        106 => "ADDW",
+        107 => "HOMI",
+        -11 => "CLOS",
+        _ => "NA",
+    }
+}
+
+fn monitor(snapshot: &ServerSnapshot) -> String {
+    let (min, avg, max) = snapshot.latency_min_avg_max_ms;
+    let ephemerals: usize = snapshot.ephemerals_by_session.iter().map(|(_, paths)| paths.len()).sum();
+    let lines: [(&str, String); 17] = [
+        ("zk_version", VERSION.to_owned()),
+        ("zk_server_state", "standalone".to_owned()),
+        ("zk_ephemerals_count", ephemerals.to_string()),
+        ("zk_num_alive_connections", snapshot.connections.len().to_string()),
+        ("zk_avg_latency", java_double(avg)),
+        ("zk_outstanding_requests", snapshot.outstanding_requests.to_string()),
+        ("zk_znode_count", snapshot.node_count.to_string()),
+        ("zk_global_sessions", snapshot.sessions.len().to_string()),
+        ("zk_local_sessions", "0".to_owned()),
+        ("zk_packets_sent", snapshot.packets_sent.to_string()),
+        ("zk_packets_received", snapshot.packets_received.to_string()),
+        ("zk_watch_count", snapshot.watch_count.to_string()),
+        ("zk_min_latency", min.to_string()),
+        ("zk_max_latency", max.to_string()),
+        ("zk_uptime", snapshot.uptime_ms.to_string()),
+        ("zk_approximate_data_size", "0".to_owned()),
+        ("zk_open_file_descriptor_count", open_file_descriptors().to_string()),
+    ];
+    let mut out = String::new();
+    for (key, value) in lines {
+        let _ = writeln!(out, "{key}\t{value}");
+    }
+    out
+}
+
+fn configuration(config: &ServerConfig) -> String {
+    format!(
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize=0\ndataLogDir={}\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+        config.client_address.port(),
+        config.data_dir.display(),
+        config.data_log_dir.display(),
+        config.tick_time_ms,
+        config.max_client_connections_per_ip,
+        config.min_session_timeout_ms,
+        config.max_session_timeout_ms,
+    )
+}
+
+fn environment() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+    let directory = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
+    format!(
+        "Environment:\nzookeeper.version={VERSION}\nhost.name={host}\nos.name={}\nos.arch={}\nuser.dir={directory}\n",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
+}
+
+fn dump(snapshot: &ServerSnapshot) -> String {
+    let mut out = String::from("SessionTracker dump:\n");
+    let _ = writeln!(out, "Session Sets ({})/({}):", snapshot.sessions.len(), snapshot.sessions.len());
+    for (session, timeout_ms) in &snapshot.sessions {
+        let _ = writeln!(out, "\t0x{:x} (timeout {timeout_ms} ms)", session.0);
+    }
+    out.push_str("ephemeral nodes dump:\n");
+    let _ = writeln!(out, "Sessions with Ephemerals ({}):", snapshot.ephemerals_by_session.len());
+    for (session, paths) in &snapshot.ephemerals_by_session {
+        let _ = writeln!(out, "0x{:x}:", session.0);
+        for path in paths {
+            let _ = writeln!(out, "\t{path}");
+        }
+    }
+    out.push_str("Connections dump:\n");
+    let _ = writeln!(out, "Connections Sets (1)/({}):", snapshot.connections.len());
+    for entry in &snapshot.connections {
+        let _ = writeln!(
+            out,
+            "\tip: /{}:{} sessionId: 0x{:x}",
+            entry.peer.ip(),
+            entry.peer.port(),
+            entry.stats.session_id.load(Relaxed)
+        );
+    }
+    out
+}
+
+/// Formats a float as Java's `Double.toString` does for the values we print (always at
+/// least one decimal).
+fn java_double(value: f64) -> String {
+    let text = format!("{value}");
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+fn open_file_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|entries| entries.count()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srvr_has_the_lines_tools_parse() {
+        let snapshot = ServerSnapshot { last_zxid: Zxid(5), node_count: 7, ..ServerSnapshot::default() };
+        let text = format(FourLetterWord::Srvr, &snapshot, &ServerConfig::default());
+        assert!(text.starts_with("Zookeeper version: 3.8.0"));
+        assert!(text.contains("Latency min/avg/max: 0/0.0/0\n"));
+        assert!(text.contains("Zxid: 0x5\n"));
+        assert!(text.contains("Mode: standalone\n"));
+        assert!(text.ends_with("Node count: 7\n"));
+    }
+
+    #[test]
+    fn mntr_is_tab_separated() {
+        let text = format(FourLetterWord::Mntr, &ServerSnapshot::default(), &ServerConfig::default());
+        for line in text.lines() {
+            assert_eq!(line.split('\t').count(), 2, "{line}");
+        }
+        assert!(text.contains("zk_server_state\tstandalone\n"));
+    }
+
+    #[test]
+    fn whitelist_refusal_names_the_word() {
+        assert_eq!(
+            not_whitelisted(FourLetterWord::Dump),
+            "dump is not executed because it is not in the whitelist.\n"
+        );
+    }
+
+    #[test]
+    fn java_doubles_keep_a_decimal() {
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(5.375), "5.375");
+    }
+}

@@ -1,0 +1,28 @@
+//! A ZooKeeper-compatible coordination server: Apache ZooKeeper's clients (Java, Curator,
+//! kazoo, the C client, zkCli.sh) use it unmodified.
+//!
+//! # Layout
+//! - [`config`]: zoo.cfg parsing and validation.
+//! - [`pipeline`]: the write path and per-session ordering (prepare → commit → apply →
+//!   reply), as pure logic.
+//! - [`session_tracker`]: session ids, passwords and expiry, as pure logic.
+//! - [`watch`]: watch tables and trigger rules, as pure logic.
+//! - [`four_letter`]: the four-letter words' answers.
+//! - [`wire`]: mapping between zk-proto records and pipeline requests/replies.
+//! - [`codec`]: inbound framing for tokio.
+//! - [`outbound`]: the write side of a connection, with its byte limit.
+//! - [`stats`]: counters for the four-letter words.
+//! - [`actors`]: ConnectionActor, SessionActor, TreeActor, WatchActor and the listener.
+//! - [`server`]: composition of the actors into a running server.
+
+pub mod actors;
+pub mod codec;
+pub mod config;
+pub mod four_letter;
+pub mod outbound;
+pub mod pipeline;
+pub mod server;
+pub mod session_tracker;
+pub mod stats;
+pub mod watch;
+pub mod wire;

@@ -1,0 +1,295 @@
+//! The request pipeline, as pure logic: prepare → commit → apply → reply.
+//!
+//! The TreeActor owns one [`Pipeline`]. Writes are prepared (and given their zxid) as soon
+//! as they arrive, then wait for the commit step — immediate in standalone mode today, the
+//! transaction log's fsync or a ZAB quorum later; the host reports the commit point with
+//! [`Pipeline::on_committed`]. Reads run at once unless an earlier write of the same session
+//! is still waiting, in which case they queue behind it: this is the one place where
+//! per-session FIFO order and zxid order are enforced.
+//!
+//! Everything the pipeline decides comes out as [`Output`]s in the order clients must see
+//! them; the WatchActor (the final stage) registers watches, fires notifications and routes
+//! replies in exactly that order.
+
+mod read;
+mod session_queue;
+
+pub use read::{ReadRequest, SetWatchesRequest, WatchCommand};
+
+use crate::watch::{PersistentKind, WatcherId};
+use session_queue::SessionQueues;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use zk_proto::data::ClientInfo;
+use zk_proto::{Acl, ErrorCode, EventType, OpCode, SessionId, Stat, Xid, Zxid};
+use zk_tree::{AuthContext, DataTree, PendingChanges, Txn, TxnResult, WriteRequest};
+
+/// Where a request came from, so its reply can find its way back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOrigin {
+    pub connection: WatcherId,
+    pub session: SessionId,
+    pub xid: Xid,
+    pub opcode: OpCode,
+    /// When the request arrived, in the server's monotonic microseconds (for latency stats;
+    /// the pipeline only carries it).
+    pub received_at_us: u64,
+}
+
+/// A read's or write's answer, independent of its wire encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyPayload {
+    /// No body (delete, setWatches, removeWatches, ...).
+    Empty,
+    /// An `ErrorResponse` body carrying 0, which is what addWatch answers.
+    ErrorResponseOk,
+    /// create: the created path; create2/createTTL/createContainer: path and stat.
+    Created { path: String, stat: Option<Stat> },
+    /// exists, setData, setACL, check.
+    Stat(Stat),
+    Data { data: Option<Vec<u8>>, stat: Stat },
+    /// getChildren (no stat) and getChildren2 (with stat).
+    Children { names: Vec<String>, stat: Option<Stat> },
+    Acl { acl: Vec<Acl>, stat: Stat },
+    /// getAllChildrenNumber.
+    Count(i32),
+    /// getEphemerals.
+    Paths(Vec<String>),
+    /// sync: the path it was asked for.
+    Synced { path: String },
+    /// whoAmI: the identities of the session.
+    Identities(Vec<ClientInfo>),
+    /// A delete inside a multi.
+    Deleted,
+    /// An operation of a failed multi that would have succeeded (an error result with 0).
+    RolledBack,
+    /// multi and multiRead: one result per operation.
+    Multi(Vec<Result<ReplyPayload, ErrorCode>>),
+}
+
+/// A reply to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub origin: RequestOrigin,
+    /// The last zxid applied to the tree when the reply was made (the reply header's zxid).
+    pub zxid: Zxid,
+    pub result: Result<ReplyPayload, ErrorCode>,
+}
+
+/// What the final stage must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A change of the tree that may fire watches.
+    Trigger { event: EventType, path: String },
+    /// A reply; `watch`, when set, is registered before the reply is sent.
+    Reply { reply: Reply, watch: Option<WatchRegistration> },
+    /// A request that the watch registry itself must answer (checkWatches, removeWatches,
+    /// addWatch, setWatches).
+    Watch { origin: RequestOrigin, zxid: Zxid, command: WatchCommand },
+    /// A session's close was applied: its connection (if any) must be closed.
+    SessionClosed { session: SessionId },
+    /// An error reply, after which the connection is closed (its session lives on).
+    RejectAndClose { reply: Reply },
+}
+
+/// A watch to register for the connection a reply goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchRegistration {
+    Data { path: String },
+    Children { path: String },
+    Persistent { path: String, kind: PersistentKind },
+}
+
+/// Who is waiting for a prepared transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOrigin {
+    /// A client request: its reply goes back to the connection.
+    Client(RequestOrigin),
+    /// The server itself (session expiry, container reaping): nobody to answer.
+    Server,
+}
+
+#[derive(Debug)]
+struct InFlightWrite {
+    txn: Txn,
+    origin: WriteOrigin,
+    /// For a multi, the opcode of each operation: a create answers with a path, a create2
+    /// with a path and a stat.
+    multi_op_codes: Vec<OpCode>,
+}
+
+/// Limits of the pipeline; checked when the server starts.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineLimits {
+    /// Prepared writes waiting for their commit before new writes are refused.
+    pub max_in_flight_writes: usize,
+}
+
+/// Prepares writes, orders reads behind their session's writes, applies committed writes.
+pub struct Pipeline {
+    tree: DataTree,
+    pending: PendingChanges,
+    last_prepared: Zxid,
+    in_flight: VecDeque<InFlightWrite>,
+    sessions: SessionQueues,
+    limits: PipelineLimits,
+}
+
+impl Pipeline {
+    pub fn new(tree: DataTree, limits: PipelineLimits) -> Self {
+        let last_prepared = tree.last_applied_zxid();
+        Pipeline {
+            tree,
+            pending: PendingChanges::default(),
+            last_prepared,
+            in_flight: VecDeque::new(),
+            sessions: SessionQueues::default(),
+            limits,
+        }
+    }
+
+    /// The tree, for four-letter words and snapshots.
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// Writes prepared but not yet committed.
+    pub fn in_flight_writes(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether another write can be accepted now.
+    pub fn has_write_capacity(&self) -> bool {
+        self.in_flight.len() < self.limits.max_in_flight_writes
+    }
+
+    /// Prepares a write and gives it the next zxid. The returned transaction must go through
+    /// the commit step; its effects come out of [`Pipeline::on_committed`].
+    pub fn submit_write(
+        &mut self,
+        origin: WriteOrigin,
+        auth: &AuthContext,
+        time_ms: i64,
+        request: &WriteRequest,
+        multi_op_codes: Vec<OpCode>,
+    ) -> &Txn {
+        let zxid = self.last_prepared.next();
+        let txn = self.tree.prepare(&mut self.pending, auth, zxid, time_ms, request);
+        assert_eq!(txn.zxid, zxid, "prepare must keep the zxid it was given");
+        self.last_prepared = zxid;
+        if let WriteOrigin::Client(client) = origin {
+            self.sessions.push_write(client.session);
+        }
+        self.in_flight.push_back(InFlightWrite { txn, origin, multi_op_codes });
+        &self.in_flight.back().expect("just pushed").txn
+    }
+
+    /// Runs a read now, or queues it behind its session's uncommitted writes.
+    pub fn submit_read(
+        &mut self,
+        origin: RequestOrigin,
+        auth: Arc<AuthContext>,
+        request: ReadRequest,
+        out: &mut Vec<Output>,
+    ) {
+        if self.sessions.has_pending_writes(origin.session) {
+            self.sessions.push_read(origin, auth, request);
+        } else {
+            out.push(read::execute(&self.tree, origin, &auth, request));
+        }
+    }
+
+    /// Applies every prepared write up to and including `through`, in zxid order, and
+    /// emits their triggers and replies, releasing reads that waited for them.
+    pub fn on_committed(&mut self, through: Zxid, out: &mut Vec<Output>) {
+        while self.in_flight.front().is_some_and(|write| write.txn.zxid <= through) {
+            let write = self.in_flight.pop_front().expect("front exists");
+            let expected = self.tree.last_applied_zxid().next();
+            assert_eq!(write.txn.zxid, expected, "transactions must apply in zxid order");
+            let outcome = self.tree.apply(&write.txn);
+            self.pending.applied(write.txn.zxid);
+            out.extend(outcome.triggers.into_iter().map(|trigger| Output::Trigger {
+                event: trigger.event,
+                path: trigger.path,
+            }));
+            let closed_session = matches!(outcome.result, TxnResult::SessionClosed).then_some(write.txn.session_id);
+            if let WriteOrigin::Client(origin) = write.origin {
+                let result = write_reply(origin.opcode, outcome.result, &write.multi_op_codes);
+                let reply = Reply { origin, zxid: write.txn.zxid, result };
+                out.push(Output::Reply { reply, watch: None });
+                self.release_reads(origin.session, out);
+            }
+            // After the reply, so a client that asked to close hears the answer first.
+            if let Some(session) = closed_session {
+                out.push(Output::SessionClosed { session });
+            }
+        }
+    }
+
+    /// Runs the reads of `session` that were waiting for its oldest write, up to its next
+    /// write.
+    fn release_reads(&mut self, session: SessionId, out: &mut Vec<Output>) {
+        for (origin, auth, request) in self.sessions.complete_write(session) {
+            out.push(read::execute(&self.tree, origin, &auth, request));
+        }
+    }
+
+    /// Forgets the queue of a session whose connection is gone; its in-flight writes still
+    /// commit, but their replies are dropped by the final stage.
+    pub fn forget_session_reads(&mut self, session: SessionId) {
+        self.sessions.drop_reads(session);
+    }
+}
+
+/// Turns the result of applying a transaction into the reply its opcode expects.
+fn write_reply(opcode: OpCode, result: TxnResult, multi_op_codes: &[OpCode]) -> Result<ReplyPayload, ErrorCode> {
+    match result {
+        TxnResult::Error(code) => Err(code),
+        TxnResult::Multi(results) => Ok(ReplyPayload::Multi(
+            results
+                .into_iter()
+                .enumerate()
+                .map(|(index, result)| {
+                    let op_code = multi_op_codes.get(index).copied().unwrap_or(OpCode::Create2);
+                    multi_op_reply(op_code, result)
+                })
+                .collect(),
+        )),
+        other => single_reply(opcode, other),
+    }
+}
+
+fn multi_op_reply(op_code: OpCode, result: TxnResult) -> Result<ReplyPayload, ErrorCode> {
+    match result {
+        TxnResult::Created { path, stat } => {
+            let stat = (op_code != OpCode::Create).then_some(stat);
+            Ok(ReplyPayload::Created { path, stat })
+        }
+        TxnResult::Deleted => Ok(ReplyPayload::Deleted),
+        TxnResult::Checked => Ok(ReplyPayload::Empty),
+        TxnResult::RolledBack => Ok(ReplyPayload::RolledBack),
+        TxnResult::DataSet { stat } | TxnResult::AclSet { stat } => Ok(ReplyPayload::Stat(stat)),
+        TxnResult::Error(code) => Err(code),
+        other => Err(unexpected_result(&other)),
+    }
+}
+
+fn single_reply(opcode: OpCode, result: TxnResult) -> Result<ReplyPayload, ErrorCode> {
+    Ok(match result {
+        TxnResult::Created { path, stat } => {
+            let stat = (opcode != OpCode::Create).then_some(stat);
+            ReplyPayload::Created { path, stat }
+        }
+        TxnResult::Deleted | TxnResult::SessionClosed | TxnResult::SessionCreated => ReplyPayload::Empty,
+        TxnResult::DataSet { stat } | TxnResult::AclSet { stat } => ReplyPayload::Stat(stat),
+        // A standalone check answers with a SetDataResponse whose stat is empty, as on the
+        // reference server.
+        TxnResult::Checked => ReplyPayload::Stat(Stat::default()),
+        other => return Err(unexpected_result(&other)),
+    })
+}
+
+fn unexpected_result(result: &TxnResult) -> ErrorCode {
+    tracing::error!(?result, "transaction result does not match its request");
+    ErrorCode::SystemError
+}
