@@ -24,6 +24,9 @@ pub struct ServerSnapshot {
     pub latency_min_avg_max_ms: (u64, f64, u64),
     pub connections: Vec<ConnectionEntry>,
     pub sessions: Vec<(SessionId, i32)>,
+    /// Expiry deadline (ms since the Unix epoch) → sessions, earliest first.
+    pub sessions_by_deadline: Vec<(i64, Vec<SessionId>)>,
+    pub approximate_data_size: u64,
     pub ephemerals_by_session: Vec<(SessionId, Vec<String>)>,
     pub watch_count: usize,
     pub data_watch_count: usize,
@@ -49,7 +52,7 @@ pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerCo
         FourLetterWord::Stat => server_stats(snapshot, true),
         FourLetterWord::Mntr => monitor(snapshot),
         FourLetterWord::Conf => configuration(config),
-        FourLetterWord::Cons => connections(snapshot) + "\n",
+        FourLetterWord::Cons => connections(snapshot, false) + "\n",
         FourLetterWord::Envi => environment(),
         FourLetterWord::Wchs => format!(
             "{} connections watching {} paths\nTotal watches:{}\n",
@@ -91,7 +94,7 @@ fn server_stats(snapshot: &ServerSnapshot, with_clients: bool) -> String {
     let mut out = format!("Zookeeper version: {VERSION}\n");
     if with_clients {
         out.push_str("Clients:\n");
-        out.push_str(&connections(snapshot));
+        out.push_str(&connections(snapshot, true));
         out.push('\n');
     }
     let (min, avg, max) = snapshot.latency_min_avg_max_ms;
@@ -109,8 +112,8 @@ fn server_stats(snapshot: &ServerSnapshot, with_clients: bool) -> String {
     out
 }
 
-/// One line per connection, as `cons` and `stat` print them.
-fn connections(snapshot: &ServerSnapshot) -> String {
+/// One line per connection, as `cons` (full) and `stat` (brief) print them.
+fn connections(snapshot: &ServerSnapshot, brief: bool) -> String {
     let mut out = String::new();
     for entry in &snapshot.connections {
         let stats = &entry.stats;
@@ -124,7 +127,7 @@ fn connections(snapshot: &ServerSnapshot) -> String {
             stats.received.load(Relaxed),
             stats.sent.load(Relaxed),
         );
-        if session != 0 {
+        if session != 0 && !brief {
             let (min, avg, max) = stats.latency.min_avg_max_ms();
             let _ = write!(
                 out,
@@ -176,7 +179,7 @@ fn last_operation_name(opcode: i64) -> &'static str {
 fn monitor(snapshot: &ServerSnapshot) -> String {
     let (min, avg, max) = snapshot.latency_min_avg_max_ms;
     let ephemerals: usize = snapshot.ephemerals_by_session.iter().map(|(_, paths)| paths.len()).sum();
-    let lines: [(&str, String); 17] = [
+    let lines: [(&str, String); 18] = [
         ("zk_version", VERSION.to_owned()),
         ("zk_server_state", "standalone".to_owned()),
         ("zk_ephemerals_count", ephemerals.to_string()),
@@ -192,8 +195,9 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
         ("zk_min_latency", min.to_string()),
         ("zk_max_latency", max.to_string()),
         ("zk_uptime", snapshot.uptime_ms.to_string()),
-        ("zk_approximate_data_size", "0".to_owned()),
+        ("zk_approximate_data_size", snapshot.approximate_data_size.to_string()),
         ("zk_open_file_descriptor_count", open_file_descriptors().to_string()),
+        ("zk_max_file_descriptor_count", max_file_descriptors().to_string()),
     ];
     let mut out = String::new();
     for (key, value) in lines {
@@ -204,7 +208,7 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
 
 fn configuration(config: &ServerConfig) -> String {
     format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize=0\ndataLogDir={}\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}/version-2\ndataDirSize=0\ndataLogDir={}/version-2\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
         config.client_address.port(),
         config.data_dir.display(),
         config.data_log_dir.display(),
@@ -216,20 +220,38 @@ fn configuration(config: &ServerConfig) -> String {
 }
 
 fn environment() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+    let read_trimmed = |path: &str| std::fs::read_to_string(path).map(|text| text.trim().to_owned()).ok();
+    let host = read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".to_owned());
+    let os_version = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".to_owned());
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
+    let home = std::env::var("HOME").unwrap_or_default();
     let directory = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
+    let os_name = match std::env::consts::OS {
+        "linux" => "Linux",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        other => other,
+    };
     format!(
-        "Environment:\nzookeeper.version={VERSION}\nhost.name={host}\nos.name={}\nos.arch={}\nuser.dir={directory}\n",
-        std::env::consts::OS,
-        std::env::consts::ARCH,
+        "Environment:\nzookeeper.version={VERSION}\nhost.name={host}\nos.name={os_name}\nos.arch={arch}\nos.version={os_version}\nuser.name={user}\nuser.home={home}\nuser.dir={directory}\n"
     )
 }
 
 fn dump(snapshot: &ServerSnapshot) -> String {
     let mut out = String::from("SessionTracker dump:\n");
-    let _ = writeln!(out, "Session Sets ({})/({}):", snapshot.sessions.len(), snapshot.sessions.len());
-    for (session, timeout_ms) in &snapshot.sessions {
-        let _ = writeln!(out, "\t0x{:x} (timeout {timeout_ms} ms)", session.0);
+    let _ = writeln!(
+        out,
+        "Session Sets ({})/({}):",
+        snapshot.sessions_by_deadline.len(),
+        snapshot.sessions.len()
+    );
+    for (deadline_ms, sessions) in &snapshot.sessions_by_deadline {
+        let _ = writeln!(out, "{} expire at {}:", sessions.len(), java_date(*deadline_ms));
+        for session in sessions {
+            let _ = writeln!(out, "\t0x{:x}", session.0);
+        }
     }
     out.push_str("ephemeral nodes dump:\n");
     let _ = writeln!(out, "Sessions with Ephemerals ({}):", snapshot.ephemerals_by_session.len());
@@ -262,6 +284,46 @@ fn java_double(value: f64) -> String {
     } else {
         format!("{text}.0")
     }
+}
+
+/// Formats a time as Java's `Date.toString` in UTC: `Mon Nov 23 00:35:42 UTC 2026`.
+fn java_date(epoch_ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let seconds = epoch_ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60,
+        year
+    )
+}
+
+/// The process's limit on open files, as `zk_max_file_descriptor_count` reports it.
+fn max_file_descriptors() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 fn open_file_descriptors() -> usize {
@@ -298,6 +360,12 @@ mod tests {
             not_whitelisted(FourLetterWord::Dump),
             "dump is not executed because it is not in the whitelist.\n"
         );
+    }
+
+    #[test]
+    fn java_dates_match_the_reference_format() {
+        assert_eq!(java_date(1_795_394_142_000), "Mon Nov 23 00:35:42 UTC 2026");
+        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
     }
 
     #[test]

@@ -135,6 +135,18 @@ impl SessionTracker {
         expired
     }
 
+    /// Live sessions grouped by expiry deadline (ms), earliest first, ids sorted.
+    pub fn sessions_by_deadline(&self) -> Vec<(i64, Vec<SessionId>)> {
+        self.buckets
+            .iter()
+            .map(|(&deadline, sessions)| {
+                let mut sessions: Vec<SessionId> = sessions.iter().copied().collect();
+                sessions.sort();
+                (deadline, sessions)
+            })
+            .collect()
+    }
+
     /// Number of tracked sessions, closing ones included.
     pub fn len(&self) -> usize {
         self.sessions.len()

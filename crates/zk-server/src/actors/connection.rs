@@ -124,6 +124,10 @@ impl ConnectionActor {
         self.span.record("session", tracing::field::display(established.session));
         tracing::debug!(parent: &self.span, timeout_ms = established.timeout_ms, "connected");
         let stats = &self.sink.stats;
+        // The handshake counts as one packet each way, as on the reference server.
+        stats.received.fetch_add(1, Relaxed);
+        stats.sent.fetch_add(1, Relaxed);
+        self.peers.stats.packets_sent.fetch_add(1, Relaxed);
         stats.session_id.store(established.session.0, Relaxed);
         stats.session_timeout_ms.store(i64::from(established.timeout_ms), Relaxed);
         stats.established_ms.store(self.peers.stats.uptime_ms(), Relaxed);

@@ -59,13 +59,17 @@ async fn gather(sources: &FourLetterSources) -> ServerSnapshot {
     let stats = &sources.stats;
     ServerSnapshot {
         last_zxid: tree.last_zxid,
-        node_count: tree.node_count,
+        // The reference's node map holds the root twice ("" and "/"), and every tool that
+        // reads these numbers expects its count.
+        node_count: tree.node_count + 1,
         outstanding_requests: tree.in_flight_writes,
         packets_received: stats.packets_received.load(Relaxed),
         packets_sent: stats.packets_sent.load(Relaxed),
         latency_min_avg_max_ms: stats.latency.min_avg_max_ms(),
         connections: stats.connections(),
         sessions: sessions.sessions,
+        sessions_by_deadline: sessions.sessions_by_deadline,
+        approximate_data_size: tree.approximate_data_size,
         ephemerals_by_session: tree.ephemerals_by_session,
         watch_count: watches.watch_count,
         data_watch_count: watches.data_watch_count,

@@ -79,6 +79,7 @@ pub struct Closing {
 #[derive(Debug, Clone, Default)]
 pub struct SessionReport {
     pub sessions: Vec<(SessionId, i32)>,
+    pub sessions_by_deadline: Vec<(i64, Vec<SessionId>)>,
 }
 
 #[derive(Message)]
@@ -164,6 +165,13 @@ impl Handler<Connect> for SessionActor {
             return Box::pin(actix::fut::ready(Err(refused)));
         }
         if connect.session_id != SessionId::NONE {
+            // Like the reference, a re-attach attempt takes the session away from its
+            // current connection before the password is checked.
+            if let Some((previous, evict)) = self.attached.remove(&connect.session_id) {
+                if previous != connect.connection {
+                    evict.do_send(Evict);
+                }
+            }
             let result = if connect.password.as_slice() != session_password(connect.session_id).as_slice()
                 || !self.tracker.touch(connect.session_id, now)
             {
@@ -231,6 +239,6 @@ impl Handler<ReportSessions> for SessionActor {
     fn handle(&mut self, _: ReportSessions, _: &mut Self::Context) -> Self::Result {
         let mut sessions: Vec<_> = self.timeouts.iter().map(|(&session, &timeout)| (session, timeout)).collect();
         sessions.sort();
-        MessageResult(SessionReport { sessions })
+        MessageResult(SessionReport { sessions, sessions_by_deadline: self.tracker.sessions_by_deadline() })
     }
 }

@@ -53,6 +53,8 @@ pub struct TreeSummary {
     pub node_count: usize,
     pub in_flight_writes: usize,
     pub ephemerals_by_session: Vec<(SessionId, Vec<String>)>,
+    /// Bytes of paths and data, as the reference's approximateDataSize counts them.
+    pub approximate_data_size: u64,
     pub digest: u64,
 }
 
@@ -198,6 +200,7 @@ impl Handler<SummarizeTree> for TreeActor {
             node_count: tree.node_count(),
             in_flight_writes: self.pipeline.in_flight_writes(),
             ephemerals_by_session,
+            approximate_data_size: tree.approximate_data_size(),
             digest: tree.digest(),
         })
     }

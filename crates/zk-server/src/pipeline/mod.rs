@@ -262,8 +262,10 @@ fn write_reply(opcode: OpCode, result: TxnResult, multi_op_codes: &[OpCode]) -> 
 fn multi_op_reply(op_code: OpCode, result: TxnResult) -> Result<ReplyPayload, ErrorCode> {
     match result {
         TxnResult::Created { path, stat } => {
-            let stat = (op_code != OpCode::Create).then_some(stat);
-            Ok(ReplyPayload::Created { path, stat })
+            // Inside a multi the reference records create2 as a plain create, so only
+            // container and TTL creates answer with a stat.
+            let with_stat = matches!(op_code, OpCode::CreateContainer | OpCode::CreateTtl);
+            Ok(ReplyPayload::Created { path, stat: with_stat.then_some(stat) })
         }
         TxnResult::Deleted => Ok(ReplyPayload::Deleted),
         TxnResult::Checked => Ok(ReplyPayload::Empty),
