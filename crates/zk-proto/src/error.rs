@@ -1,5 +1,7 @@
 //! Errors: what can go wrong decoding bytes, and the error codes the protocol carries.
 
+use crate::opcode::OpCode;
+use crate::types::Xid;
 use thiserror::Error;
 
 /// Why a byte string is not a valid frame or record.
@@ -7,22 +9,73 @@ use thiserror::Error;
 pub enum DecodeError {
     /// The record needs more bytes than the input holds.
     #[error("record truncated: needed {needed} more bytes, {remaining} remain")]
-    UnexpectedEnd { needed: usize, remaining: usize },
+    UnexpectedEnd {
+        /// Bytes the record needed at that point.
+        needed: usize,
+        /// Bytes that were left.
+        remaining: usize,
+    },
     /// A length or count field is negative (and not the null marker `-1`).
     #[error("negative length {len}")]
-    NegativeLength { len: i32 },
-    /// A frame header announces more bytes than the configured limit allows.
-    #[error("frame of {len} bytes exceeds the limit of {limit} bytes")]
-    FrameTooLarge { len: i64, limit: usize },
+    NegativeLength {
+        /// The length as read.
+        len: i32,
+    },
+    /// A frame header announces more bytes than the configured limit allows, or a negative
+    /// length.
+    #[error("frame length {len} is outside 0..={limit}")]
+    FrameTooLarge {
+        /// The announced length.
+        len: i64,
+        /// The configured limit.
+        limit: usize,
+    },
     /// A record was fully decoded but bytes were left over.
     #[error("{extra} unexpected bytes after the record")]
-    TrailingBytes { extra: usize },
-    /// An opcode that no client of ZooKeeper 3.4 to 3.9 sends.
+    TrailingBytes {
+        /// How many bytes were left.
+        extra: usize,
+    },
+    /// An opcode that no client of ZooKeeper 3.4 to 3.9 sends. `xid` is the request's xid when
+    /// the opcode came in a request header, so that the server can answer that request
+    /// (the reference answers `Unimplemented` and closes the session).
     #[error("unknown opcode {code}")]
-    UnknownOpCode { code: i32 },
+    UnknownOpCode {
+        /// The opcode as read.
+        code: i32,
+        /// The xid of the request that carried it, if it came in a request header.
+        xid: Option<Xid>,
+    },
+    /// The request header was valid but the body after it was not a valid record for the
+    /// opcode. The reference answers such a request with `MarshallingError` for its xid.
+    #[error("invalid body for {op_code:?} request (xid {}): {cause}", xid.0)]
+    InvalidBody {
+        /// The request's xid.
+        xid: Xid,
+        /// The request's opcode.
+        op_code: OpCode,
+        /// What was wrong with the body.
+        cause: Box<DecodeError>,
+    },
     /// A field holds a value outside its enumeration (event type, create mode, ...).
     #[error("invalid {field}: {value}")]
-    InvalidValue { field: &'static str, value: i64 },
+    InvalidValue {
+        /// What the value is.
+        field: &'static str,
+        /// The value as read.
+        value: i64,
+    },
+}
+
+impl DecodeError {
+    /// The xid of the request this error is about, when the request header could be read.
+    pub fn request_xid(&self) -> Option<Xid> {
+        match self {
+            DecodeError::UnknownOpCode { xid, .. } => *xid,
+            DecodeError::InvalidBody { xid, .. } => Some(*xid),
+            _ => None,
+        }
+    }
 }
 
 /// Defines [`ErrorCode`] from one table, so the number, the name and the message of every

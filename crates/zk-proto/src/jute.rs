@@ -15,6 +15,10 @@ pub trait Encode {
 
 /// A record that can be read from jute form.
 pub trait Decode: Sized {
+    /// The fewest bytes any encoding of this record takes. Vector decoding uses it to reject
+    /// a count that the remaining bytes cannot hold before reserving room for the items.
+    const MIN_WIRE_LEN: usize = 1;
+
     /// Reads one record from `reader`, advancing it past the record.
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError>;
 }
@@ -60,6 +64,13 @@ impl<'a> Reader<'a> {
     /// The bytes not read yet, without consuming them.
     pub fn rest(&self) -> &'a [u8] {
         &self.bytes[self.position..]
+    }
+
+    /// Consumes and returns every byte not read yet.
+    pub fn take_rest(&mut self) -> &'a [u8] {
+        let rest = self.rest();
+        self.position = self.bytes.len();
+        rest
     }
 
     /// Fails unless every byte has been consumed.
@@ -141,12 +152,19 @@ impl<'a> Reader<'a> {
 
     /// Reads a vector with `T`'s decoder; `None` is jute's null (count `-1`).
     ///
-    /// Every item takes at least one byte, so a count larger than the remaining bytes is
-    /// rejected before the vector is allocated.
+    /// Every item takes at least `T::MIN_WIRE_LEN` bytes, so a count that the remaining bytes
+    /// cannot hold is rejected before the vector is allocated.
     pub fn read_vec<T: Decode>(&mut self) -> Result<Option<Vec<T>>, DecodeError> {
         let Some(count) = self.read_length()? else {
             return Ok(None);
         };
+        let needed = count.saturating_mul(T::MIN_WIRE_LEN.max(1));
+        if needed > self.remaining() {
+            return Err(DecodeError::UnexpectedEnd {
+                needed,
+                remaining: self.remaining(),
+            });
+        }
         let mut items = Vec::with_capacity(count);
         for _ in 0..count {
             items.push(T::decode(self)?);
@@ -205,6 +223,52 @@ fn jute_length(len: usize) -> i32 {
     i32::try_from(len).expect("jute length exceeds i32::MAX; frames are limited far below that")
 }
 
+// Field codecs. Records are sequences of fields, and each field type below knows its jute
+// form, so a record's `Encode`/`Decode` is just its fields in order (see `records`).
+
+/// `int`.
+impl Encode for i32 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_i32(out, *self);
+    }
+}
+
+impl Decode for i32 {
+    const MIN_WIRE_LEN: usize = 4;
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.read_i32()
+    }
+}
+
+/// `long`.
+impl Encode for i64 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_i64(out, *self);
+    }
+}
+
+impl Decode for i64 {
+    const MIN_WIRE_LEN: usize = 8;
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.read_i64()
+    }
+}
+
+/// `boolean`.
+impl Encode for bool {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_bool(out, *self);
+    }
+}
+
+impl Decode for bool {
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.read_bool()
+    }
+}
+
+/// `ustring`, where null and empty mean the same to the reference server: null decodes as the
+/// empty string, and strings are always written non-null.
 impl Encode for String {
     fn encode(&self, out: &mut Vec<u8>) {
         write_string(out, Some(self));
@@ -212,10 +276,79 @@ impl Encode for String {
 }
 
 impl Decode for String {
+    const MIN_WIRE_LEN: usize = 4;
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(reader.read_string()?.unwrap_or_default())
     }
 }
+
+/// `ustring` where null is meaningful (the server lists of `reconfig`): `None` is null.
+impl Encode for Option<String> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_string(out, self.as_deref());
+    }
+}
+
+impl Decode for Option<String> {
+    const MIN_WIRE_LEN: usize = 4;
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.read_string()
+    }
+}
+
+/// `buffer` where null is meaningful (znode data, SASL tokens): `None` is null.
+impl Encode for Option<Vec<u8>> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_buffer(out, self.as_deref());
+    }
+}
+
+impl Decode for Option<Vec<u8>> {
+    const MIN_WIRE_LEN: usize = 4;
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        reader.read_buffer()
+    }
+}
+
+/// `buffer` where null and empty mean the same (passwords, auth data): null decodes as empty.
+impl Encode for Vec<u8> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_buffer(out, Some(self));
+    }
+}
+
+impl Decode for Vec<u8> {
+    const MIN_WIRE_LEN: usize = 4;
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(reader.read_buffer()?.unwrap_or_default())
+    }
+}
+
+/// Implements `Encode`/`Decode` for `Vec<$item>` as a jute `vector<$item>`. Null and empty
+/// vectors mean the same to the reference server for every vector a client exchanges (ACLs,
+/// children, watch lists, client infos), so null decodes as empty and vectors are always
+/// written non-null.
+macro_rules! vector_codec {
+    ($($item:ty),* $(,)?) => {$(
+        impl $crate::jute::Encode for Vec<$item> {
+            fn encode(&self, out: &mut Vec<u8>) {
+                $crate::jute::write_vec(out, Some(self.as_slice()));
+            }
+        }
+
+        impl $crate::jute::Decode for Vec<$item> {
+            const MIN_WIRE_LEN: usize = 4;
+            fn decode(
+                reader: &mut $crate::jute::Reader<'_>,
+            ) -> Result<Self, $crate::error::DecodeError> {
+                Ok(reader.read_vec::<$item>()?.unwrap_or_default())
+            }
+        }
+    )*};
+}
+pub(crate) use vector_codec;
+
+vector_codec!(String);
 
 #[cfg(test)]
 mod tests {

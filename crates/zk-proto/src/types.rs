@@ -1,5 +1,7 @@
 //! Newtypes for the protocol's scalars, so a zxid is never confused with a session id.
 
+use crate::error::DecodeError;
+use crate::jute::{Decode, Encode, Reader};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -92,6 +94,26 @@ impl fmt::Display for ServerId {
         write!(f, "{}", self.0)
     }
 }
+
+/// Implements `Encode`/`Decode` for a newtype over a jute `int` or `long`.
+macro_rules! scalar_codec {
+    ($($name:ident($inner:ty)),* $(,)?) => {$(
+        impl Encode for $name {
+            fn encode(&self, out: &mut Vec<u8>) {
+                self.0.encode(out);
+            }
+        }
+
+        impl Decode for $name {
+            const MIN_WIRE_LEN: usize = <$inner as Decode>::MIN_WIRE_LEN;
+            fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok($name(<$inner>::decode(reader)?))
+            }
+        }
+    )*};
+}
+
+scalar_codec!(Zxid(i64), SessionId(i64), Xid(i32));
 
 #[cfg(test)]
 mod tests {
