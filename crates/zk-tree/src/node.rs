@@ -1,0 +1,332 @@
+//! Znodes and the arena that stores them.
+//!
+//! A [`Node`] is kept small (112 bytes plus its name and data): no full path (the path is
+//! the chain of parents), the name and the data share one allocation, the ACL is a 4-byte
+//! handle, and children form an intrusive doubly linked list (first child, next and
+//! previous sibling), so adding or removing a child is O(1) without a per-node collection.
+//! Nodes live in fixed-size chunks addressed by a 32-bit [`NodeId`]: growing never moves
+//! or copies existing nodes and wastes at most one chunk.
+
+use crate::acl_cache::AclId;
+use crate::stat::StatPersisted;
+
+/// The index of a node in the [`NodeArena`].
+pub type NodeId = u32;
+
+/// "No node": the end of a sibling list, the parent of the root.
+pub const NONE: NodeId = u32::MAX;
+
+/// The root's id: it is the first node of every tree.
+pub const ROOT: NodeId = 0;
+
+/// Nodes per chunk of the arena.
+const CHUNK_NODES: usize = 4096;
+
+/// Set in `name_len_flags` when the data is null (which clients can tell from empty).
+const DATA_NULL_FLAG: u32 = 1 << 31;
+
+/// One znode.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub stat: StatPersisted,
+    /// The name's bytes followed by the data's bytes.
+    payload: Box<[u8]>,
+    /// The name's length in bytes, and [`DATA_NULL_FLAG`].
+    name_len_flags: u32,
+    pub acl: AclId,
+    pub parent: NodeId,
+    pub first_child: NodeId,
+    pub next_sibling: NodeId,
+    pub prev_sibling: NodeId,
+    pub num_children: u32,
+}
+
+impl Node {
+    /// A childless, unlinked node.
+    pub fn new(name: &str, data: Option<&[u8]>, acl: AclId, stat: StatPersisted) -> Self {
+        let mut node = Node {
+            stat,
+            payload: Box::default(),
+            name_len_flags: 0,
+            acl,
+            parent: NONE,
+            first_child: NONE,
+            next_sibling: NONE,
+            prev_sibling: NONE,
+            num_children: 0,
+        };
+        node.set_payload(name.as_bytes(), data);
+        node
+    }
+
+    /// The name as bytes (cheap: the index compares bytes).
+    pub fn name_bytes(&self) -> &[u8] {
+        &self.payload[..self.name_len()]
+    }
+
+    /// The name (the last segment of the path; empty for the root).
+    pub fn name(&self) -> &str {
+        std::str::from_utf8(self.name_bytes()).expect("names are stored from &str")
+    }
+
+    /// The data; `None` when it was set to null.
+    pub fn data(&self) -> Option<&[u8]> {
+        if self.name_len_flags & DATA_NULL_FLAG != 0 {
+            None
+        } else {
+            Some(&self.payload[self.name_len()..])
+        }
+    }
+
+    /// The data's length (0 for null).
+    pub fn data_len(&self) -> usize {
+        self.payload.len() - self.name_len()
+    }
+
+    /// Replaces the data, keeping the name.
+    pub fn set_data(&mut self, data: Option<&[u8]>) {
+        let name = self.name_bytes().to_vec();
+        self.set_payload(&name, data);
+    }
+
+    fn set_payload(&mut self, name: &[u8], data: Option<&[u8]>) {
+        let data_bytes = data.unwrap_or_default();
+        let mut payload = Vec::with_capacity(name.len() + data_bytes.len());
+        payload.extend_from_slice(name);
+        payload.extend_from_slice(data_bytes);
+        self.payload = payload.into_boxed_slice();
+        let name_len = u32::try_from(name.len())
+            .ok()
+            .filter(|len| len & DATA_NULL_FLAG == 0)
+            .expect("znode names are shorter than 2 GiB");
+        self.name_len_flags = name_len | if data.is_none() { DATA_NULL_FLAG } else { 0 };
+    }
+
+    fn name_len(&self) -> usize {
+        (self.name_len_flags & !DATA_NULL_FLAG) as usize
+    }
+
+    /// Frees the name and data of a node that leaves the tree.
+    fn clear(&mut self) {
+        self.payload = Box::default();
+        self.name_len_flags = 0;
+    }
+}
+
+/// The storage of all nodes, with a free list for the slots of deleted nodes.
+#[derive(Debug, Clone, Default)]
+pub struct NodeArena {
+    chunks: Vec<Vec<Node>>,
+    /// Freed slots are chained through `next_sibling`; reused last-freed first.
+    free_head: NodeId,
+    free_count: usize,
+    slots: usize,
+}
+
+impl NodeArena {
+    /// An empty arena.
+    pub fn new() -> Self {
+        NodeArena {
+            chunks: Vec::new(),
+            free_head: NONE,
+            free_count: 0,
+            slots: 0,
+        }
+    }
+
+    /// Stores `node`, returning its id.
+    pub fn insert(&mut self, node: Node) -> NodeId {
+        if self.free_head != NONE {
+            let id = self.free_head;
+            self.free_head = self.get(id).next_sibling;
+            *self.get_mut(id) = node;
+            self.free_count -= 1;
+            return id;
+        }
+        let id = NodeId::try_from(self.slots)
+            .ok()
+            .filter(|id| *id != NONE)
+            .expect("fewer than 2^32 - 1 znodes");
+        let chunk_full = match self.chunks.last() {
+            Some(chunk) => chunk.len() == CHUNK_NODES,
+            None => true,
+        };
+        if chunk_full {
+            // The first chunk grows as a normal Vec so that small trees stay small; later
+            // chunks are allocated whole.
+            let capacity = if self.chunks.is_empty() {
+                0
+            } else {
+                CHUNK_NODES
+            };
+            self.chunks.push(Vec::with_capacity(capacity));
+        }
+        self.chunks.last_mut().expect("pushed above").push(node);
+        self.slots += 1;
+        id
+    }
+
+    /// Frees the slot of `id` (the caller has unlinked it).
+    pub fn remove(&mut self, id: NodeId) {
+        let free_head = self.free_head;
+        let slot = self.get_mut(id);
+        slot.clear();
+        slot.parent = NONE;
+        slot.first_child = NONE;
+        slot.prev_sibling = NONE;
+        slot.next_sibling = free_head;
+        self.free_head = id;
+        self.free_count += 1;
+    }
+
+    /// The number of live nodes.
+    pub fn len(&self) -> usize {
+        self.slots - self.free_count
+    }
+
+    pub fn get(&self, id: NodeId) -> &Node {
+        let index = id as usize;
+        &self.chunks[index / CHUNK_NODES][index % CHUNK_NODES]
+    }
+
+    pub fn get_mut(&mut self, id: NodeId) -> &mut Node {
+        let index = id as usize;
+        &mut self.chunks[index / CHUNK_NODES][index % CHUNK_NODES]
+    }
+
+    /// Links the unlinked node `child` as the first child of `parent`.
+    pub fn link_child(&mut self, parent: NodeId, child: NodeId) {
+        let old_first = self.get(parent).first_child;
+        {
+            let node = self.get_mut(child);
+            node.parent = parent;
+            node.prev_sibling = NONE;
+            node.next_sibling = old_first;
+        }
+        if old_first != NONE {
+            self.get_mut(old_first).prev_sibling = child;
+        }
+        let parent = self.get_mut(parent);
+        parent.first_child = child;
+        parent.num_children += 1;
+    }
+
+    /// Unlinks `child` from its parent's child list.
+    pub fn unlink_child(&mut self, child: NodeId) {
+        let (parent, prev, next) = {
+            let node = self.get(child);
+            (node.parent, node.prev_sibling, node.next_sibling)
+        };
+        if prev == NONE {
+            self.get_mut(parent).first_child = next;
+        } else {
+            self.get_mut(prev).next_sibling = next;
+        }
+        if next != NONE {
+            self.get_mut(next).prev_sibling = prev;
+        }
+        let parent = self.get_mut(parent);
+        parent.num_children -= 1;
+        let node = self.get_mut(child);
+        node.prev_sibling = NONE;
+        node.next_sibling = NONE;
+    }
+
+    /// The children of `parent`, in list order (most recently created first).
+    pub fn children(&self, parent: NodeId) -> Children<'_> {
+        Children {
+            arena: self,
+            next: self.get(parent).first_child,
+        }
+    }
+
+    /// Bytes held by the arena itself (chunks and their spare capacity), not counting the
+    /// names and data the nodes point to.
+    pub fn allocated_bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|chunk| chunk.capacity() * std::mem::size_of::<Node>())
+            .sum()
+    }
+}
+
+/// Iterator over the children of a node.
+pub struct Children<'a> {
+    arena: &'a NodeArena,
+    next: NodeId,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+
+    fn next(&mut self) -> Option<NodeId> {
+        if self.next == NONE {
+            return None;
+        }
+        let id = self.next;
+        self.next = self.arena.get(id).next_sibling;
+        Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str) -> Node {
+        Node::new(name, Some(b"data"), 0, StatPersisted::default())
+    }
+
+    #[test]
+    fn node_stays_small() {
+        assert_eq!(std::mem::size_of::<Node>(), 112);
+    }
+
+    #[test]
+    fn name_and_data_share_the_payload() {
+        let mut n = node("child");
+        assert_eq!(n.name(), "child");
+        assert_eq!(n.data(), Some(&b"data"[..]));
+        n.set_data(None);
+        assert_eq!(n.name(), "child");
+        assert_eq!(n.data(), None);
+        assert_eq!(n.data_len(), 0);
+        n.set_data(Some(b""));
+        assert_eq!(n.data(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn children_link_and_unlink_in_o1() {
+        let mut arena = NodeArena::new();
+        let root = arena.insert(node(""));
+        let a = arena.insert(node("a"));
+        let b = arena.insert(node("b"));
+        let c = arena.insert(node("c"));
+        for child in [a, b, c] {
+            arena.link_child(root, child);
+        }
+        assert_eq!(arena.children(root).collect::<Vec<_>>(), [c, b, a]);
+        arena.unlink_child(b);
+        assert_eq!(arena.children(root).collect::<Vec<_>>(), [c, a]);
+        arena.unlink_child(c);
+        assert_eq!(arena.children(root).collect::<Vec<_>>(), [a]);
+        assert_eq!(arena.get(root).num_children, 1);
+        arena.remove(b);
+        arena.remove(c);
+        assert_eq!(arena.len(), 2);
+        // Freed slots are reused, last freed first.
+        assert_eq!(arena.insert(node("d")), c);
+        assert_eq!(arena.insert(node("e")), b);
+        assert_eq!(arena.insert(node("f")), 4);
+    }
+
+    #[test]
+    fn arena_grows_across_chunks() {
+        let mut arena = NodeArena::new();
+        for i in 0..(CHUNK_NODES * 2 + 3) {
+            assert_eq!(arena.insert(node("n")) as usize, i);
+        }
+        assert_eq!(arena.get((CHUNK_NODES + 1) as NodeId).name(), "n");
+        assert_eq!(arena.chunks.len(), 3);
+    }
+}

@@ -1,0 +1,58 @@
+//! The write requests a client can send, already decoded by the server: the input of
+//! [`crate::DataTree::prepare`].
+
+use zk_proto::{Acl, CreateMode};
+
+/// A write a client asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteRequest {
+    /// create, create2, createContainer and createTTL. The kind of znode follows `mode`
+    /// (the Java client always sends the opcode that matches its mode). `ttl_ms` is the
+    /// TTL of a createTTL request, `None` for the others (Apache's -1).
+    Create {
+        path: String,
+        data: Option<Vec<u8>>,
+        acl: Vec<Acl>,
+        mode: CreateMode,
+        ttl_ms: Option<i64>,
+    },
+    /// delete; `version` -1 matches any version.
+    Delete { path: String, version: i32 },
+    /// setData; `version` -1 matches any version.
+    SetData {
+        path: String,
+        data: Option<Vec<u8>>,
+        version: i32,
+    },
+    /// setACL; `version` (the ACL version) -1 matches any.
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
+    /// check (inside a multi); `version` -1 matches any.
+    Check { path: String, version: i32 },
+    /// multi: create, delete, setData and check ops, all or nothing. Any other op inside
+    /// makes the whole request fail with `MarshallingError`, as Apache's decoder does.
+    Multi(Vec<WriteRequest>),
+    /// deleteContainer: sent by the server itself to reap an empty container or an expired
+    /// TTL znode (see [`crate::DataTree::reap_candidates`]).
+    DeleteContainer { path: String },
+    /// createSession, with the negotiated timeout.
+    CreateSession { timeout_ms: i32 },
+    /// closeSession, from the client or on expiry: deletes the session's ephemerals.
+    CloseSession,
+}
+
+impl WriteRequest {
+    /// Whether the op may appear inside a multi.
+    pub fn allowed_in_multi(&self) -> bool {
+        matches!(
+            self,
+            WriteRequest::Create { .. }
+                | WriteRequest::Delete { .. }
+                | WriteRequest::SetData { .. }
+                | WriteRequest::Check { .. }
+        )
+    }
+}

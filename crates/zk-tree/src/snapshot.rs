@@ -1,0 +1,308 @@
+//! Snapshots: the whole tree (znodes, ACLs, sessions, quota paths, last applied zxid) as
+//! bytes, and back.
+//!
+//! The encoding is canonical: znodes in depth-first order with children sorted by name, ACL
+//! lists numbered by first use in that order. Two trees with the same content give the same
+//! bytes, however their memory is laid out, so replicas can compare snapshots byte for byte.
+//! Each znode carries its name, not its path; its parent is implied by the order and the
+//! child counts. The digest is stored and checked on restore.
+//!
+//! Layout (postcard): `format: u32`, then [`SnapshotBody`].
+
+use crate::error::TreeError;
+use crate::node::{Node, NodeId, ROOT};
+use crate::path;
+use crate::stat::{EphemeralKind, StatPersisted};
+use crate::tree::{DataTree, TreeConfig};
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use zk_proto::{Acl, SessionId, Zxid};
+
+/// The version of the snapshot encoding; bump it on any change to the layout or to the
+/// digest function.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// Everything after the format number.
+#[derive(Serialize, Deserialize)]
+struct SnapshotBody<Nodes> {
+    last_applied_zxid: Zxid,
+    digest: u64,
+    sessions: Vec<(SessionId, i32)>,
+    quota_roots: Vec<String>,
+    acls: Vec<Vec<Acl>>,
+    nodes: Nodes,
+}
+
+/// One znode in the snapshot (the root first, with an empty name).
+#[derive(Serialize, Deserialize)]
+struct SnapshotNode {
+    name: String,
+    data: Option<Bytes>,
+    acl: u32,
+    stat: StatPersisted,
+    num_children: u32,
+}
+
+/// Data encoded as one length-prefixed byte string (not a sequence of u8).
+struct Bytes(Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BytesVisitor;
+        impl Visitor<'_> for BytesVisitor {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes(bytes.to_vec()))
+            }
+            fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Bytes, E> {
+                Ok(Bytes(bytes))
+            }
+        }
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+}
+
+/// The borrowed form of [`SnapshotNode`], written without copying names or data.
+struct NodeOut<'a> {
+    node: &'a Node,
+    acl: u32,
+}
+
+impl Serialize for NodeOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("SnapshotNode", 5)?;
+        out.serialize_field("name", self.node.name())?;
+        out.serialize_field("data", &self.node.data().map(BorrowedBytes))?;
+        out.serialize_field("acl", &self.acl)?;
+        out.serialize_field("stat", &self.node.stat)?;
+        out.serialize_field("num_children", &self.node.num_children)?;
+        out.end()
+    }
+}
+
+struct BorrowedBytes<'a>(&'a [u8]);
+
+impl Serialize for BorrowedBytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+/// All znodes in canonical order, serialized as a sequence.
+struct NodesOut<'a> {
+    tree: &'a DataTree,
+    order: &'a [NodeId],
+    acl_numbers: &'a [u32],
+}
+
+impl Serialize for NodesOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.order.len()))?;
+        for &id in self.order {
+            let node = self.tree.nodes.get(id);
+            seq.serialize_element(&NodeOut {
+                node,
+                acl: self.acl_numbers[node.acl as usize],
+            })?;
+        }
+        seq.end()
+    }
+}
+
+impl DataTree {
+    /// The snapshot of the tree: equal trees give equal bytes.
+    pub fn to_snapshot_bytes(&self) -> Vec<u8> {
+        let order = self.canonical_order();
+        // Number the ACL lists by first use.
+        let mut acl_numbers = vec![u32::MAX; self.acls.slot_count()];
+        let mut acls = Vec::new();
+        for &id in &order {
+            let acl = self.nodes.get(id).acl;
+            if acl_numbers[acl as usize] == u32::MAX {
+                acl_numbers[acl as usize] = acls.len() as u32;
+                acls.push(self.acls.get(acl).to_vec());
+            }
+        }
+        let body = SnapshotBody {
+            last_applied_zxid: self.last_applied_zxid,
+            digest: self.digest,
+            sessions: self.sessions().collect(),
+            quota_roots: self.quota_roots.iter().cloned().collect(),
+            acls,
+            nodes: NodesOut {
+                tree: self,
+                order: &order,
+                acl_numbers: &acl_numbers,
+            },
+        };
+        let bytes = postcard::to_allocvec(&SNAPSHOT_FORMAT).expect("encoding to memory");
+        postcard::to_extend(&body, bytes).expect("encoding to memory")
+    }
+
+    /// Restores a tree from [`DataTree::to_snapshot_bytes`], checking its structure and
+    /// digest. `config` is the restoring server's (it is not part of the snapshot).
+    pub fn from_snapshot_bytes(bytes: &[u8], config: TreeConfig) -> Result<DataTree, TreeError> {
+        let (format, rest) = postcard::take_from_bytes::<u32>(bytes)?;
+        if format != SNAPSHOT_FORMAT {
+            return Err(TreeError::SnapshotFormat {
+                found: format,
+                expected: SNAPSHOT_FORMAT,
+            });
+        }
+        let body: SnapshotBody<Vec<SnapshotNode>> = postcard::from_bytes(rest)?;
+        let mut tree = DataTree::empty(config);
+        tree.last_applied_zxid = body.last_applied_zxid;
+        tree.sessions = body.sessions.into_iter().collect();
+        tree.quota_roots = body.quota_roots.into_iter().collect();
+        tree.restore_nodes(body.nodes, &body.acls)?;
+        tree.digest = tree.recompute_digest();
+        if tree.digest != body.digest {
+            return Err(TreeError::DigestMismatch {
+                stored: body.digest,
+                computed: tree.digest,
+            });
+        }
+        Ok(tree)
+    }
+
+    /// Node ids depth first, children sorted by name.
+    fn canonical_order(&self) -> Vec<NodeId> {
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut stack = vec![ROOT];
+        let mut children = Vec::new();
+        while let Some(id) = stack.pop() {
+            order.push(id);
+            children.clear();
+            children.extend(self.nodes.children(id));
+            children.sort_unstable_by(|a, b| {
+                self.nodes
+                    .get(*b)
+                    .name_bytes()
+                    .cmp(self.nodes.get(*a).name_bytes())
+            });
+            stack.extend_from_slice(&children);
+        }
+        order
+    }
+
+    /// Rebuilds the znodes from their canonical order.
+    fn restore_nodes(
+        &mut self,
+        nodes: Vec<SnapshotNode>,
+        acls: &[Vec<Acl>],
+    ) -> Result<(), TreeError> {
+        let corrupt = |why: String| TreeError::SnapshotCorrupt(why);
+        let mut records = nodes.into_iter();
+        let root = records.next().ok_or_else(|| corrupt("no root".into()))?;
+        if !root.name.is_empty() {
+            return Err(corrupt(format!("root named {:?}", root.name)));
+        }
+        let root_id = self.restore_node(root.name.as_str(), &root, acls)?;
+        debug_assert_eq!(root_id, ROOT);
+        // (node, children still to read)
+        let mut open: Vec<(NodeId, u32)> = vec![(ROOT, root.num_children)];
+        for record in records {
+            while open.last().is_some_and(|(_, left)| *left == 0) {
+                open.pop();
+            }
+            let Some((parent, left)) = open.last_mut() else {
+                return Err(corrupt("more znodes than the child counts announce".into()));
+            };
+            *left -= 1;
+            let parent = *parent;
+            if record.name.is_empty()
+                || record.name.contains('/')
+                || path::validate(&path::join("/", &record.name)).is_err()
+            {
+                return Err(corrupt(format!("invalid znode name {:?}", record.name)));
+            }
+            if self
+                .index
+                .find(&self.nodes, parent, record.name.as_bytes())
+                .is_some()
+            {
+                return Err(corrupt(format!("duplicate znode name {:?}", record.name)));
+            }
+            let id = self.restore_node(&record.name, &record, acls)?;
+            self.nodes.link_child(parent, id);
+            self.index.insert(&self.nodes, id);
+            match self.kind_of(id) {
+                EphemeralKind::Container => {
+                    self.containers.insert(id);
+                }
+                EphemeralKind::Ttl { .. } => {
+                    self.ttls.insert(id);
+                }
+                EphemeralKind::Ephemeral(session) => {
+                    self.ephemerals.entry(session).or_default().insert(id);
+                }
+                EphemeralKind::Persistent => {}
+            }
+            open.push((id, record.num_children));
+        }
+        if open.iter().any(|(_, left)| *left != 0) {
+            return Err(corrupt(
+                "fewer znodes than the child counts announce".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stores one znode, unlinked, with its interned ACL.
+    fn restore_node(
+        &mut self,
+        name: &str,
+        record: &SnapshotNode,
+        acls: &[Vec<Acl>],
+    ) -> Result<NodeId, TreeError> {
+        let acl = acls.get(record.acl as usize).ok_or_else(|| {
+            TreeError::SnapshotCorrupt(format!("ACL number {} out of range", record.acl))
+        })?;
+        let acl = self.acls.intern(acl);
+        let data = record.data.as_ref().map(|bytes| bytes.0.as_slice());
+        Ok(self.nodes.insert(Node::new(name, data, acl, record.stat)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_tree_round_trips() {
+        let tree = DataTree::new(TreeConfig::default());
+        let bytes = tree.to_snapshot_bytes();
+        let restored = DataTree::from_snapshot_bytes(&bytes, TreeConfig::default()).unwrap();
+        restored.check_invariants();
+        assert_eq!(restored.digest(), tree.digest());
+        assert_eq!(restored.to_snapshot_bytes(), bytes);
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let bytes = DataTree::new(TreeConfig::default()).to_snapshot_bytes();
+        assert!(matches!(
+            DataTree::from_snapshot_bytes(&bytes[..bytes.len() - 3], TreeConfig::default()),
+            Err(TreeError::SnapshotDecode(_))
+        ));
+        let mut wrong_format = bytes.clone();
+        wrong_format[0] = 9;
+        assert!(matches!(
+            DataTree::from_snapshot_bytes(&wrong_format, TreeConfig::default()),
+            Err(TreeError::SnapshotFormat { found: 9, .. })
+        ));
+        assert!(DataTree::from_snapshot_bytes(&[], TreeConfig::default()).is_err());
+    }
+}
