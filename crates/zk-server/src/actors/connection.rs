@@ -4,7 +4,9 @@
 //! connection's [`OutboundSink`].
 
 use super::four_letter::{answer_four_letter_word, FourLetterSources};
-use super::session::{ConnectRefused, Connect, Detached, Established, Evict, SessionActor, Touch, Closing};
+use super::session::{
+    Closing, Connect, ConnectRefused, Detached, Established, Evict, SessionActor, Touch,
+};
 use super::tree::{ClientRequest, Operation, SubmitRequests, TreeActor};
 use super::watch::{Attach, Detach, WatchActor};
 use crate::codec::{CodecError, Inbound};
@@ -39,8 +41,13 @@ enum Phase {
     /// Waiting for the ConnectRequest (or a four-letter word).
     AwaitingConnect,
     /// The SessionActor is deciding; frames that arrive meanwhile wait here.
-    Handshaking { held_back: Vec<BytesMut> },
-    Established { session: SessionId, auth: Arc<AuthContext> },
+    Handshaking {
+        held_back: Vec<BytesMut>,
+    },
+    Established {
+        session: SessionId,
+        auth: Arc<AuthContext>,
+    },
     Closing,
 }
 
@@ -55,8 +62,16 @@ pub struct ConnectionActor {
 
 impl ConnectionActor {
     pub fn new(id: WatcherId, peer: SocketAddr, sink: OutboundSink, peers: Peers) -> Self {
-        let span = tracing::info_span!("connection", id = id.0, %peer, session = tracing::field::Empty);
-        ConnectionActor { id, peer, phase: Phase::AwaitingConnect, sink, peers, span }
+        let span =
+            tracing::info_span!("connection", id = id.0, %peer, session = tracing::field::Empty);
+        ConnectionActor {
+            id,
+            peer,
+            phase: Phase::AwaitingConnect,
+            sink,
+            peers,
+            span,
+        }
     }
 
     fn close(&mut self, ctx: &mut Context<Self>) {
@@ -90,10 +105,12 @@ impl ConnectionActor {
             evict: ctx.address().recipient(),
         };
         let decided = actix::fut::wrap_future(self.peers.sessions.send(connect));
-        ctx.wait(decided.map(move |result, actor: &mut ConnectionActor, ctx| {
-            let decision = result.unwrap_or(Err(ConnectRefused::Failed));
-            actor.finish_handshake(&request, decision, ctx);
-        }));
+        ctx.wait(
+            decided.map(move |result, actor: &mut ConnectionActor, ctx| {
+                let decision = result.unwrap_or(Err(ConnectRefused::Failed));
+                actor.finish_handshake(&request, decision, ctx);
+            }),
+        );
     }
 
     fn finish_handshake(
@@ -121,7 +138,8 @@ impl ConnectionActor {
                 return self.close(ctx);
             }
         };
-        self.span.record("session", tracing::field::display(established.session));
+        self.span
+            .record("session", tracing::field::display(established.session));
         tracing::debug!(parent: &self.span, timeout_ms = established.timeout_ms, "connected");
         let stats = &self.sink.stats;
         // The handshake counts as one packet each way, as on the reference server.
@@ -129,15 +147,19 @@ impl ConnectionActor {
         stats.sent.fetch_add(1, Relaxed);
         self.peers.stats.packets_sent.fetch_add(1, Relaxed);
         stats.session_id.store(established.session.0, Relaxed);
-        stats.session_timeout_ms.store(i64::from(established.timeout_ms), Relaxed);
-        stats.established_ms.store(self.peers.stats.uptime_ms(), Relaxed);
-        let response = ConnectResponse {
-            protocol_version: 0,
-            time_out: established.timeout_ms,
-            session_id: established.session,
-            passwd: established.password.clone(),
-            read_only: request.read_only.map(|_| false),
-        };
+        stats
+            .session_timeout_ms
+            .store(i64::from(established.timeout_ms), Relaxed);
+        stats
+            .established_ms
+            .store(self.peers.stats.uptime_ms(), Relaxed);
+        let response = ConnectResponse::accepted(
+            request,
+            established.timeout_ms,
+            established.session,
+            established.password.clone(),
+            false,
+        );
         let mut bytes = Vec::new();
         write_frame(&mut bytes, &response);
         self.send_frame(bytes);
@@ -147,9 +169,18 @@ impl ConnectionActor {
             sink: self.sink.clone(),
         });
         // Every connection is also known by its address, as on the reference server.
-        let ids = vec![Id { scheme: "ip".into(), id: self.peer.ip().to_string() }];
-        let auth = Arc::new(AuthContext { session_id: established.session, ids });
-        self.phase = Phase::Established { session: established.session, auth };
+        let ids = vec![Id {
+            scheme: "ip".into(),
+            id: self.peer.ip().to_string(),
+        }];
+        let auth = Arc::new(AuthContext {
+            session_id: established.session,
+            ids,
+        });
+        self.phase = Phase::Established {
+            session: established.session,
+            auth,
+        };
         if !held_back.is_empty() {
             self.handle_requests(held_back, ctx);
         }
@@ -161,8 +192,14 @@ impl ConnectionActor {
         };
         let (session, mut auth) = (*session, auth.clone());
         let received_at_us = self.peers.stats.now_us();
-        self.peers.stats.packets_received.fetch_add(frames.len() as u64, Relaxed);
-        self.sink.stats.received.fetch_add(frames.len() as u64, Relaxed);
+        self.peers
+            .stats
+            .packets_received
+            .fetch_add(frames.len() as u64, Relaxed);
+        self.sink
+            .stats
+            .received
+            .fetch_add(frames.len() as u64, Relaxed);
         self.peers.sessions.do_send(Touch { session });
         let mut batch = Vec::with_capacity(frames.len());
         // Close now (auth failure, unreadable header) or once the final stage has sent an
@@ -171,16 +208,44 @@ impl ConnectionActor {
         let mut stop_reading = false;
         for frame in frames {
             let (xid, opcode, request) = match decode_request(&frame) {
-                Ok(request) => (request.header.xid, request.header.op_code, wire::classify(request.body)),
-                Err(DecodeError::UnknownOpCode { code, xid: Some(xid) }) => {
+                Ok(request) => (
+                    request.header.xid,
+                    request.header.op_code,
+                    wire::classify(request.body),
+                ),
+                Err(DecodeError::UnknownOpCode {
+                    code,
+                    xid: Some(xid),
+                }) => {
                     tracing::warn!(parent: &self.span, code, "unknown opcode; answering Unimplemented and closing");
                     stop_reading = true;
-                    let reject = ReadRequest::Reject { code: ErrorCode::Unimplemented, close: true };
+                    let reject = ReadRequest::Reject {
+                        code: ErrorCode::Unimplemented,
+                        close: true,
+                    };
                     (xid, OpCode::Error, Request::Tree(Operation::Read(reject)))
                 }
-                Err(DecodeError::InvalidBody { xid, op_code, cause }) => {
+                Err(DecodeError::InvalidBody {
+                    op_code: OpCode::Auth | OpCode::Sasl,
+                    cause,
+                    ..
+                }) => {
+                    // The reference reads auth bodies before queueing them and drops the
+                    // connection when they do not parse.
+                    tracing::warn!(parent: &self.span, %cause, "malformed auth packet; closing");
+                    close_now = true;
+                    break;
+                }
+                Err(DecodeError::InvalidBody {
+                    xid,
+                    op_code,
+                    cause,
+                }) => {
                     tracing::warn!(parent: &self.span, ?op_code, %cause, "malformed request body");
-                    let reject = ReadRequest::Reject { code: ErrorCode::MarshallingError, close: false };
+                    let reject = ReadRequest::Reject {
+                        code: ErrorCode::MarshallingError,
+                        close: false,
+                    };
                     (xid, op_code, Request::Tree(Operation::Read(reject)))
                 }
                 Err(error) => {
@@ -189,19 +254,37 @@ impl ConnectionActor {
                     break;
                 }
             };
-            let origin = RequestOrigin { connection: self.id, session, xid, opcode, received_at_us };
+            let origin = RequestOrigin {
+                connection: self.id,
+                session,
+                xid,
+                opcode,
+                received_at_us,
+            };
             match request {
                 Request::Tree(operation) => batch.push(ClientRequest { origin, operation }),
                 Request::CloseSession => {
                     self.peers.sessions.do_send(Closing { session });
-                    let close = Operation::Write { request: zk_tree::WriteRequest::CloseSession, multi_op_codes: Vec::new() };
-                    batch.push(ClientRequest { origin, operation: close });
+                    let close = Operation::Write {
+                        request: zk_tree::WriteRequest::CloseSession,
+                        multi_op_codes: Vec::new(),
+                    };
+                    batch.push(ClientRequest {
+                        origin,
+                        operation: close,
+                    });
                 }
                 Request::Reject(code) => {
                     let reject = ReadRequest::Reject { code, close: false };
-                    batch.push(ClientRequest { origin, operation: Operation::Read(reject) });
+                    batch.push(ClientRequest {
+                        origin,
+                        operation: Operation::Read(reject),
+                    });
                 }
-                Request::Auth { scheme, credentials } => {
+                Request::Auth {
+                    scheme,
+                    credentials,
+                } => {
                     // Requests before the auth packet run with the identities they had.
                     self.submit(&auth, std::mem::take(&mut batch));
                     match self.authenticate(&auth, &scheme, &credentials) {
@@ -237,19 +320,33 @@ impl ConnectionActor {
 
     fn submit(&self, auth: &Arc<AuthContext>, requests: Vec<ClientRequest>) {
         if !requests.is_empty() {
-            self.peers.tree.do_send(SubmitRequests { auth: auth.clone(), requests });
+            self.peers.tree.do_send(SubmitRequests {
+                auth: auth.clone(),
+                requests,
+            });
         }
     }
 
     /// Adds an identity for `scheme`; `None` when the scheme is unknown or the credentials
     /// are not acceptable.
-    fn authenticate(&self, auth: &Arc<AuthContext>, scheme: &str, credentials: &[u8]) -> Option<Arc<AuthContext>> {
+    fn authenticate(
+        &self,
+        auth: &Arc<AuthContext>,
+        scheme: &str,
+        credentials: &[u8],
+    ) -> Option<Arc<AuthContext>> {
         let id = match scheme {
             "digest" => {
                 let text = std::str::from_utf8(credentials).ok()?;
-                Id { scheme: "digest".into(), id: zk_tree::acl::digest_id(text) }
+                Id {
+                    scheme: "digest".into(),
+                    id: zk_tree::acl::digest_id(text),
+                }
             }
-            "ip" => Id { scheme: "ip".into(), id: self.peer.ip().to_string() },
+            "ip" => Id {
+                scheme: "ip".into(),
+                id: self.peer.ip().to_string(),
+            },
             _ => return None,
         };
         let mut updated = AuthContext::clone(auth);
@@ -286,9 +383,14 @@ impl Actor for ConnectionActor {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.sink.close_after_flush();
-        self.peers.final_stage.do_send(Detach { connection: self.id });
+        self.peers.final_stage.do_send(Detach {
+            connection: self.id,
+        });
         if let Phase::Established { session, .. } = self.phase {
-            self.peers.sessions.do_send(Detached { session, connection: self.id });
+            self.peers.sessions.do_send(Detached {
+                session,
+                connection: self.id,
+            });
         }
         self.peers.stats.unregister_connection(self.id);
         tracing::debug!(parent: &self.span, "connection closed");
@@ -317,7 +419,9 @@ impl StreamHandler<Result<Inbound, CodecError>> for ConnectionActor {
             }
             (Phase::AwaitingConnect, Inbound::Frames(frames)) => self.start_handshake(frames, ctx),
             (Phase::Handshaking { held_back }, Inbound::Frames(frames)) => held_back.extend(frames),
-            (Phase::Established { .. }, Inbound::Frames(frames)) => self.handle_requests(frames, ctx),
+            (Phase::Established { .. }, Inbound::Frames(frames)) => {
+                self.handle_requests(frames, ctx)
+            }
             (Phase::Closing, _) => {}
             (_, Inbound::FourLetterWord(_)) => {}
         }

@@ -44,19 +44,33 @@ pub enum ReplyPayload {
     /// An `ErrorResponse` body carrying 0, which is what addWatch answers.
     ErrorResponseOk,
     /// create: the created path; create2/createTTL/createContainer: path and stat.
-    Created { path: String, stat: Option<Stat> },
+    Created {
+        path: String,
+        stat: Option<Stat>,
+    },
     /// exists, setData, setACL, check.
     Stat(Stat),
-    Data { data: Option<Vec<u8>>, stat: Stat },
+    Data {
+        data: Option<Vec<u8>>,
+        stat: Stat,
+    },
     /// getChildren (no stat) and getChildren2 (with stat).
-    Children { names: Vec<String>, stat: Option<Stat> },
-    Acl { acl: Vec<Acl>, stat: Stat },
+    Children {
+        names: Vec<String>,
+        stat: Option<Stat>,
+    },
+    Acl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
     /// getAllChildrenNumber.
     Count(i32),
     /// getEphemerals.
     Paths(Vec<String>),
     /// sync: the path it was asked for.
-    Synced { path: String },
+    Synced {
+        path: String,
+    },
     /// whoAmI: the identities of the session.
     Identities(Vec<ClientInfo>),
     /// A delete inside a multi.
@@ -82,10 +96,17 @@ pub enum Output {
     /// A change of the tree that may fire watches.
     Trigger { event: EventType, path: String },
     /// A reply; `watch`, when set, is registered before the reply is sent.
-    Reply { reply: Reply, watch: Option<WatchRegistration> },
+    Reply {
+        reply: Reply,
+        watch: Option<WatchRegistration>,
+    },
     /// A request that the watch registry itself must answer (checkWatches, removeWatches,
     /// addWatch, setWatches).
-    Watch { origin: RequestOrigin, zxid: Zxid, command: WatchCommand },
+    Watch {
+        origin: RequestOrigin,
+        zxid: Zxid,
+        command: WatchCommand,
+    },
     /// A session's close was applied: its connection (if any) must be closed.
     SessionClosed { session: SessionId },
     /// An error reply, after which the connection is closed (its session lives on).
@@ -174,13 +195,19 @@ impl Pipeline {
         multi_op_codes: Vec<OpCode>,
     ) -> &Txn {
         let zxid = self.last_prepared.next();
-        let txn = self.tree.prepare(&mut self.pending, auth, zxid, time_ms, request);
+        let txn = self
+            .tree
+            .prepare(&mut self.pending, auth, zxid, time_ms, request);
         assert_eq!(txn.zxid, zxid, "prepare must keep the zxid it was given");
         self.last_prepared = zxid;
         if let WriteOrigin::Client(client) = origin {
             self.sessions.push_write(client.session);
         }
-        self.in_flight.push_back(InFlightWrite { txn, origin, multi_op_codes });
+        self.in_flight.push_back(InFlightWrite {
+            txn,
+            origin,
+            multi_op_codes,
+        });
         &self.in_flight.back().expect("just pushed").txn
     }
 
@@ -202,20 +229,32 @@ impl Pipeline {
     /// Applies every prepared write up to and including `through`, in zxid order, and
     /// emits their triggers and replies, releasing reads that waited for them.
     pub fn on_committed(&mut self, through: Zxid, out: &mut Vec<Output>) {
-        while self.in_flight.front().is_some_and(|write| write.txn.zxid <= through) {
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|write| write.txn.zxid <= through)
+        {
             let write = self.in_flight.pop_front().expect("front exists");
             let expected = self.tree.last_applied_zxid().next();
-            assert_eq!(write.txn.zxid, expected, "transactions must apply in zxid order");
+            assert_eq!(
+                write.txn.zxid, expected,
+                "transactions must apply in zxid order"
+            );
             let outcome = self.tree.apply(&write.txn);
             self.pending.applied(write.txn.zxid);
             out.extend(outcome.triggers.into_iter().map(|trigger| Output::Trigger {
                 event: trigger.event,
                 path: trigger.path,
             }));
-            let closed_session = matches!(outcome.result, TxnResult::SessionClosed).then_some(write.txn.session_id);
+            let closed_session =
+                matches!(outcome.result, TxnResult::SessionClosed).then_some(write.txn.session_id);
             if let WriteOrigin::Client(origin) = write.origin {
                 let result = write_reply(origin.opcode, outcome.result, &write.multi_op_codes);
-                let reply = Reply { origin, zxid: write.txn.zxid, result };
+                let reply = Reply {
+                    origin,
+                    zxid: write.txn.zxid,
+                    result,
+                };
                 out.push(Output::Reply { reply, watch: None });
                 self.release_reads(origin.session, out);
             }
@@ -242,7 +281,11 @@ impl Pipeline {
 }
 
 /// Turns the result of applying a transaction into the reply its opcode expects.
-fn write_reply(opcode: OpCode, result: TxnResult, multi_op_codes: &[OpCode]) -> Result<ReplyPayload, ErrorCode> {
+fn write_reply(
+    opcode: OpCode,
+    result: TxnResult,
+    multi_op_codes: &[OpCode],
+) -> Result<ReplyPayload, ErrorCode> {
     match result {
         TxnResult::Error(code) => Err(code),
         TxnResult::Multi(results) => Ok(ReplyPayload::Multi(
@@ -250,7 +293,10 @@ fn write_reply(opcode: OpCode, result: TxnResult, multi_op_codes: &[OpCode]) -> 
                 .into_iter()
                 .enumerate()
                 .map(|(index, result)| {
-                    let op_code = multi_op_codes.get(index).copied().unwrap_or(OpCode::Create2);
+                    let op_code = multi_op_codes
+                        .get(index)
+                        .copied()
+                        .unwrap_or(OpCode::Create2);
                     multi_op_reply(op_code, result)
                 })
                 .collect(),
@@ -265,7 +311,10 @@ fn multi_op_reply(op_code: OpCode, result: TxnResult) -> Result<ReplyPayload, Er
             // Inside a multi the reference records create2 as a plain create, so only
             // container and TTL creates answer with a stat.
             let with_stat = matches!(op_code, OpCode::CreateContainer | OpCode::CreateTtl);
-            Ok(ReplyPayload::Created { path, stat: with_stat.then_some(stat) })
+            Ok(ReplyPayload::Created {
+                path,
+                stat: with_stat.then_some(stat),
+            })
         }
         TxnResult::Deleted => Ok(ReplyPayload::Deleted),
         TxnResult::Checked => Ok(ReplyPayload::Empty),
@@ -282,7 +331,9 @@ fn single_reply(opcode: OpCode, result: TxnResult) -> Result<ReplyPayload, Error
             let stat = (opcode != OpCode::Create).then_some(stat);
             ReplyPayload::Created { path, stat }
         }
-        TxnResult::Deleted | TxnResult::SessionClosed | TxnResult::SessionCreated => ReplyPayload::Empty,
+        TxnResult::Deleted | TxnResult::SessionClosed | TxnResult::SessionCreated => {
+            ReplyPayload::Empty
+        }
         TxnResult::DataSet { stat } | TxnResult::AclSet { stat } => ReplyPayload::Stat(stat),
         // A standalone check answers with a SetDataResponse whose stat is empty, as on the
         // reference server.
@@ -295,3 +346,6 @@ fn unexpected_result(result: &TxnResult) -> ErrorCode {
     tracing::error!(?result, "transaction result does not match its request");
     ErrorCode::SystemError
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,10 +24,18 @@ impl SessionQueues {
     }
 
     pub fn push_write(&mut self, session: SessionId) {
-        self.queues.entry(session).or_default().push_back(Queued::Write);
+        self.queues
+            .entry(session)
+            .or_default()
+            .push_back(Queued::Write);
     }
 
-    pub fn push_read(&mut self, origin: RequestOrigin, auth: Arc<AuthContext>, request: ReadRequest) {
+    pub fn push_read(
+        &mut self,
+        origin: RequestOrigin,
+        auth: Arc<AuthContext>,
+        request: ReadRequest,
+    ) {
         self.queues
             .entry(origin.session)
             .or_default()
@@ -35,13 +43,19 @@ impl SessionQueues {
     }
 
     /// The session's oldest write committed: returns the reads queued right behind it.
-    pub fn complete_write(&mut self, session: SessionId) -> Vec<(RequestOrigin, Arc<AuthContext>, ReadRequest)> {
+    pub fn complete_write(
+        &mut self,
+        session: SessionId,
+    ) -> Vec<(RequestOrigin, Arc<AuthContext>, ReadRequest)> {
         let mut released = Vec::new();
         let Some(queue) = self.queues.get_mut(&session) else {
             return released;
         };
         let front = queue.pop_front();
-        assert!(matches!(front, Some(Queued::Write)), "a committed write must be first in its session's queue");
+        assert!(
+            matches!(front, Some(Queued::Write)),
+            "a committed write must be first in its session's queue"
+        );
         while let Some(Queued::Read(..)) = queue.front() {
             if let Some(Queued::Read(origin, auth, request)) = queue.pop_front() {
                 released.push((origin, auth, request));
