@@ -34,7 +34,10 @@ pub struct ClientCodec {
 
 impl ClientCodec {
     pub fn new(max_frame_len: usize) -> Self {
-        ClientCodec { max_frame_len, first_message_seen: false }
+        ClientCodec {
+            max_frame_len,
+            first_message_seen: false,
+        }
     }
 }
 
@@ -119,6 +122,9 @@ mod tests {
     fn a_four_letter_word_is_recognised_only_first() {
         let mut codec = ClientCodec::new(100);
         let mut buffer = BytesMut::from(&b"ruok"[..]);
-        assert!(matches!(codec.decode(&mut buffer).unwrap(), Some(Inbound::FourLetterWord(_))));
+        assert!(matches!(
+            codec.decode(&mut buffer).unwrap(),
+            Some(Inbound::FourLetterWord(_))
+        ));
     }
 }

@@ -14,11 +14,22 @@ use zk_proto::ServerId;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: expected `key=value`, found {text:?}")]
-    Syntax { path: PathBuf, line: usize, text: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
     #[error("invalid value {value:?} for key `{key}`: {reason}")]
-    InvalidValue { key: String, value: String, reason: String },
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("invalid configuration: {0}")]
     Inconsistent(String),
 }
@@ -60,6 +71,18 @@ pub struct ServerConfig {
     pub init_limit_ticks: u32,
     pub sync_limit_ticks: u32,
     pub peers: Vec<PeerConfig>,
+    /// `snapCount`: logged transactions between snapshots (randomised per server).
+    pub snap_count: u64,
+    /// `zookeeper.snapSizeLimitInKb`, in bytes: logged bytes between snapshots; 0 = off.
+    pub snap_size_limit_bytes: u64,
+    /// `preAllocSize` (given in KiB), in bytes: how far log segments are grown at a time.
+    pub preallocation_bytes: u64,
+    /// `forceSync`: fsync the log before acknowledging a write (`no` is unsafe).
+    pub force_sync: bool,
+    /// `autopurge.snapRetainCount`.
+    pub snap_retain_count: usize,
+    /// `autopurge.purgeInterval`, in hours; 0 = off.
+    pub purge_interval_hours: u32,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +106,12 @@ impl Default for ServerConfig {
             init_limit_ticks: 10,
             sync_limit_ticks: 5,
             peers: Vec::new(),
+            snap_count: 100_000,
+            snap_size_limit_bytes: 4 * 1024 * 1024 * 1024,
+            preallocation_bytes: 64 * 1024 * 1024,
+            force_sync: true,
+            snap_retain_count: 3,
+            purge_interval_hours: 0,
         }
     }
 }
@@ -92,11 +121,6 @@ const ACCEPTED_IGNORED_KEYS: &[&str] = &[
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
-    "autopurge.snapRetainCount",
-    "autopurge.purgeInterval",
-    "snapCount",
-    "preAllocSize",
-    "forceSync",
     "electionAlg",
     "quorumListenOnAllIPs",
     "standaloneEnabled",
@@ -117,18 +141,24 @@ pub struct ConfigWarning(pub String);
 impl ServerConfig {
     /// Reads and validates a zoo.cfg file.
     pub fn from_file(path: &Path) -> Result<(Self, Vec<ConfigWarning>), ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let entries = parse_properties(path, &text)?;
         Self::from_entries(&entries)
     }
 
     /// Builds a configuration from `key=value` entries, in file order.
-    pub fn from_entries(entries: &[(String, String)]) -> Result<(Self, Vec<ConfigWarning>), ConfigError> {
+    pub fn from_entries(
+        entries: &[(String, String)],
+    ) -> Result<(Self, Vec<ConfigWarning>), ConfigError> {
         let mut config = ServerConfig::default();
         let mut warnings = Vec::new();
-        let values: BTreeMap<&str, &str> =
-            entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let values: BTreeMap<&str, &str> = entries
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let mut min_session_timeout = None;
         let mut max_session_timeout = None;
         let mut client_port = None;
@@ -144,11 +174,18 @@ impl ServerConfig {
                 "maxClientCnxns" => {
                     config.max_client_connections_per_ip = parse_number(key, value, 0..=usize::MAX)?
                 }
-                "minSessionTimeout" => min_session_timeout = Some(parse_number(key, value, 0..=u32::MAX)?),
-                "maxSessionTimeout" => max_session_timeout = Some(parse_number(key, value, 0..=u32::MAX)?),
-                "4lw.commands.whitelist" => config.four_letter_word_whitelist = parse_whitelist(value),
+                "minSessionTimeout" => {
+                    min_session_timeout = Some(parse_number(key, value, 0..=u32::MAX)?)
+                }
+                "maxSessionTimeout" => {
+                    max_session_timeout = Some(parse_number(key, value, 0..=u32::MAX)?)
+                }
+                "4lw.commands.whitelist" => {
+                    config.four_letter_word_whitelist = parse_whitelist(value)
+                }
                 "jute.maxbuffer" => {
-                    config.jute_max_buffer_bytes = parse_number(key, value, 1..=(i32::MAX as usize))?
+                    config.jute_max_buffer_bytes =
+                        parse_number(key, value, 1..=(i32::MAX as usize))?
                 }
                 "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
                     config.extended_types_enabled = parse_bool(key, value)?
@@ -161,11 +198,23 @@ impl ServerConfig {
                 | "zookeeper.DigestAuthenticationProvider.superDigest" => {
                     config.super_digest = Some(parse_super_digest(key, value)?)
                 }
+                "snapCount" => config.snap_count = parse_number(key, value, 1..=u64::MAX)?,
+                "zookeeper.snapSizeLimitInKb" | "snapSizeLimitInKb" => {
+                    // Apache treats a non-positive limit as "no size limit".
+                    let kib: i64 = parse_number(key, value, i64::MIN..=i64::MAX / 1024)?;
+                    config.snap_size_limit_bytes = kib.max(0) as u64 * 1024;
+                }
+                "preAllocSize" => config.preallocation_bytes = parse_number::<u64>(key, value, 1..=u64::MAX / 1024)? * 1024,
+                "forceSync" => config.force_sync = parse_bool(key, value)?,
+                "autopurge.snapRetainCount" => config.snap_retain_count = parse_number(key, value, 0..=usize::MAX)?,
+                "autopurge.purgeInterval" => config.purge_interval_hours = parse_number(key, value, 0..=u32::MAX)?,
                 "initLimit" => config.init_limit_ticks = parse_number(key, value, 1..=u32::MAX)?,
                 "syncLimit" => config.sync_limit_ticks = parse_number(key, value, 1..=u32::MAX)?,
                 _ if key.starts_with("server.") => config.peers.push(parse_peer(key, value)?),
                 _ if ACCEPTED_IGNORED_KEYS.contains(&key) => {}
-                _ => warnings.push(ConfigWarning(format!("unknown configuration key `{key}` ignored"))),
+                _ => warnings.push(ConfigWarning(format!(
+                    "unknown configuration key `{key}` ignored"
+                ))),
             }
         }
         config.data_log_dir = data_log_dir.unwrap_or_else(|| config.data_dir.clone());
@@ -192,11 +241,16 @@ impl ServerConfig {
             )));
         }
         if self.max_outbound_bytes_per_connection == 0 || self.jute_max_buffer_bytes == 0 {
-            return Err(ConfigError::Inconsistent("buffer limits must be positive".into()));
+            return Err(ConfigError::Inconsistent(
+                "buffer limits must be positive".into(),
+            ));
         }
         for pair in self.peers.windows(2) {
             if pair[0].id == pair[1].id {
-                return Err(ConfigError::Inconsistent(format!("server.{} is listed twice", pair[0].id)));
+                return Err(ConfigError::Inconsistent(format!(
+                    "server.{} is listed twice",
+                    pair[0].id
+                )));
             }
         }
         Ok(())
@@ -227,7 +281,11 @@ fn parse_properties(path: &Path, text: &str) -> Result<Vec<(String, String)>, Co
             continue;
         }
         let Some((key, value)) = line.split_once(['=', ':']) else {
-            return Err(ConfigError::Syntax { path: path.to_owned(), line: index + 1, text: raw.to_owned() });
+            return Err(ConfigError::Syntax {
+                path: path.to_owned(),
+                line: index + 1,
+                text: raw.to_owned(),
+            });
         };
         entries.push((key.trim().to_owned(), value.trim().to_owned()));
     }
@@ -235,16 +293,30 @@ fn parse_properties(path: &Path, text: &str) -> Result<Vec<(String, String)>, Co
 }
 
 fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::InvalidValue { key: key.to_owned(), value: value.to_owned(), reason: reason.into() }
+    ConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
 }
 
-fn parse_number<T>(key: &str, value: &str, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+fn parse_number<T>(
+    key: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
-    let number: T = value.parse().map_err(|_| invalid(key, value, "not a number"))?;
+    let number: T = value
+        .parse()
+        .map_err(|_| invalid(key, value, "not a number"))?;
     if !range.contains(&number) {
-        return Err(invalid(key, value, format!("must be between {} and {}", range.start(), range.end())));
+        return Err(invalid(
+            key,
+            value,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
     }
     Ok(number)
 }
@@ -261,7 +333,9 @@ fn parse_ip(key: &str, value: &str) -> Result<IpAddr, ConfigError> {
     if value == "localhost" {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    value.parse().map_err(|_| invalid(key, value, "not an IP address"))
+    value
+        .parse()
+        .map_err(|_| invalid(key, value, "not an IP address"))
 }
 
 fn parse_whitelist(value: &str) -> Option<Vec<String>> {
@@ -294,9 +368,18 @@ fn parse_peer(key: &str, value: &str) -> Result<PeerConfig, ConfigError> {
     let (host, quorum, election, role) = match parts.as_slice() {
         [host, quorum, election] => (host, quorum, election, None),
         [host, quorum, election, role] => (host, quorum, election, Some(*role)),
-        _ => return Err(invalid(key, value, "expected host:quorumPort:electionPort[:participant|observer]")),
+        _ => {
+            return Err(invalid(
+                key,
+                value,
+                "expected host:quorumPort:electionPort[:participant|observer]",
+            ))
+        }
     };
-    let port = |text: &str| text.parse::<u16>().map_err(|_| invalid(key, value, "invalid port"));
+    let port = |text: &str| {
+        text.parse::<u16>()
+            .map_err(|_| invalid(key, value, "invalid port"))
+    };
     let observer = match role {
         None | Some("participant") => false,
         Some("observer") => true,
@@ -316,13 +399,17 @@ mod tests {
     use super::*;
 
     fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_follow_the_tick() {
         let (config, warnings) =
-            ServerConfig::from_entries(&entries(&[("tickTime", "500"), ("clientPort", "2999")])).unwrap();
+            ServerConfig::from_entries(&entries(&[("tickTime", "500"), ("clientPort", "2999")]))
+                .unwrap();
         assert!(warnings.is_empty());
         assert_eq!(config.min_session_timeout_ms, 1000);
         assert_eq!(config.max_session_timeout_ms, 10_000);
@@ -346,10 +433,12 @@ mod tests {
 
     #[test]
     fn whitelist_star_allows_everything() {
-        let (config, _) = ServerConfig::from_entries(&entries(&[("4lw.commands.whitelist", "*")])).unwrap();
+        let (config, _) =
+            ServerConfig::from_entries(&entries(&[("4lw.commands.whitelist", "*")])).unwrap();
         assert!(config.four_letter_word_allowed("dump"));
         let (config, _) =
-            ServerConfig::from_entries(&entries(&[("4lw.commands.whitelist", "srvr, ruok")])).unwrap();
+            ServerConfig::from_entries(&entries(&[("4lw.commands.whitelist", "srvr, ruok")]))
+                .unwrap();
         assert!(config.four_letter_word_allowed("ruok"));
         assert!(!config.four_letter_word_allowed("dump"));
     }
@@ -368,6 +457,24 @@ mod tests {
     }
 
     #[test]
+    fn storage_keys_are_parsed() {
+        let (config, warnings) = ServerConfig::from_entries(&entries(&[
+            ("snapCount", "5000"),
+            ("preAllocSize", "1024"),
+            ("forceSync", "no"),
+            ("autopurge.snapRetainCount", "4"),
+            ("autopurge.purgeInterval", "2"),
+        ]))
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(config.snap_count, 5000);
+        assert_eq!(config.preallocation_bytes, 1024 * 1024);
+        assert!(!config.force_sync);
+        assert_eq!((config.snap_retain_count, config.purge_interval_hours), (4, 2));
+        assert!(ServerConfig::from_entries(&entries(&[("forceSync", "maybe")])).is_err());
+    }
+
+    #[test]
     fn inverted_session_bounds_are_rejected() {
         let error = ServerConfig::from_entries(&entries(&[
             ("minSessionTimeout", "9000"),
@@ -379,8 +486,12 @@ mod tests {
 
     #[test]
     fn properties_syntax() {
-        let entries = parse_properties(Path::new("zoo.cfg"), "# c\n\ntickTime = 100\nx:y\n").unwrap();
-        assert_eq!(entries, vec![("tickTime".into(), "100".into()), ("x".into(), "y".into())]);
+        let entries =
+            parse_properties(Path::new("zoo.cfg"), "# c\n\ntickTime = 100\nx:y\n").unwrap();
+        assert_eq!(
+            entries,
+            vec![("tickTime".into(), "100".into()), ("x".into(), "y".into())]
+        );
         assert!(parse_properties(Path::new("zoo.cfg"), "novalue\n").is_err());
     }
 }

@@ -11,7 +11,11 @@ use zk_proto::{SessionId, Zxid};
 
 /// The version line monitoring tools parse; the prefix keeps tools that compare versions
 /// happy while naming this implementation.
-pub const VERSION: &str = concat!("3.8.0-zk-rs-", env!("CARGO_PKG_VERSION"), ", built on 1970-01-01 00:00 UTC");
+pub const VERSION: &str = concat!(
+    "3.8.0-zk-rs-",
+    env!("CARGO_PKG_VERSION"),
+    ", built on 1970-01-01 00:00 UTC"
+);
 
 /// Everything the words report, gathered at one moment.
 #[derive(Debug, Default)]
@@ -40,7 +44,10 @@ pub struct ServerSnapshot {
 
 /// The answer to a word that the whitelist does not allow.
 pub fn not_whitelisted(word: FourLetterWord) -> String {
-    format!("{} is not executed because it is not in the whitelist.\n", word.name())
+    format!(
+        "{} is not executed because it is not in the whitelist.\n",
+        word.name()
+    )
 }
 
 /// The answer to `word`; `None` for words that only act (`crst`, `srst`), which the caller
@@ -56,7 +63,9 @@ pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerCo
         FourLetterWord::Envi => environment(),
         FourLetterWord::Wchs => format!(
             "{} connections watching {} paths\nTotal watches:{}\n",
-            snapshot.data_watching_connections, snapshot.data_watched_paths, snapshot.data_watch_count
+            snapshot.data_watching_connections,
+            snapshot.data_watched_paths,
+            snapshot.data_watch_count
         ),
         FourLetterWord::Wchc => {
             let mut out = String::new();
@@ -178,14 +187,24 @@ fn last_operation_name(opcode: i64) -> &'static str {
 
 fn monitor(snapshot: &ServerSnapshot) -> String {
     let (min, avg, max) = snapshot.latency_min_avg_max_ms;
-    let ephemerals: usize = snapshot.ephemerals_by_session.iter().map(|(_, paths)| paths.len()).sum();
+    let ephemerals: usize = snapshot
+        .ephemerals_by_session
+        .iter()
+        .map(|(_, paths)| paths.len())
+        .sum();
     let lines: [(&str, String); 18] = [
         ("zk_version", VERSION.to_owned()),
         ("zk_server_state", "standalone".to_owned()),
         ("zk_ephemerals_count", ephemerals.to_string()),
-        ("zk_num_alive_connections", snapshot.connections.len().to_string()),
+        (
+            "zk_num_alive_connections",
+            snapshot.connections.len().to_string(),
+        ),
         ("zk_avg_latency", java_double(avg)),
-        ("zk_outstanding_requests", snapshot.outstanding_requests.to_string()),
+        (
+            "zk_outstanding_requests",
+            snapshot.outstanding_requests.to_string(),
+        ),
         ("zk_znode_count", snapshot.node_count.to_string()),
         ("zk_global_sessions", snapshot.sessions.len().to_string()),
         ("zk_local_sessions", "0".to_owned()),
@@ -195,9 +214,18 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
         ("zk_min_latency", min.to_string()),
         ("zk_max_latency", max.to_string()),
         ("zk_uptime", snapshot.uptime_ms.to_string()),
-        ("zk_approximate_data_size", snapshot.approximate_data_size.to_string()),
-        ("zk_open_file_descriptor_count", open_file_descriptors().to_string()),
-        ("zk_max_file_descriptor_count", max_file_descriptors().to_string()),
+        (
+            "zk_approximate_data_size",
+            snapshot.approximate_data_size.to_string(),
+        ),
+        (
+            "zk_open_file_descriptor_count",
+            open_file_descriptors().to_string(),
+        ),
+        (
+            "zk_max_file_descriptor_count",
+            max_file_descriptors().to_string(),
+        ),
     ];
     let mut out = String::new();
     for (key, value) in lines {
@@ -220,12 +248,21 @@ fn configuration(config: &ServerConfig) -> String {
 }
 
 fn environment() -> String {
-    let read_trimmed = |path: &str| std::fs::read_to_string(path).map(|text| text.trim().to_owned()).ok();
+    let read_trimmed = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|text| text.trim().to_owned())
+            .ok()
+    };
     let host = read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".to_owned());
-    let os_version = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".to_owned());
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
+    let os_version =
+        read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".to_owned());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
     let home = std::env::var("HOME").unwrap_or_default();
-    let directory = std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default();
+    let directory = std::env::current_dir()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_default();
     let os_name = match std::env::consts::OS {
         "linux" => "Linux",
         other => other,
@@ -248,13 +285,22 @@ fn dump(snapshot: &ServerSnapshot) -> String {
         snapshot.sessions.len()
     );
     for (deadline_ms, sessions) in &snapshot.sessions_by_deadline {
-        let _ = writeln!(out, "{} expire at {}:", sessions.len(), java_date(*deadline_ms));
+        let _ = writeln!(
+            out,
+            "{} expire at {}:",
+            sessions.len(),
+            java_date(*deadline_ms)
+        );
         for session in sessions {
             let _ = writeln!(out, "\t0x{:x}", session.0);
         }
     }
     out.push_str("ephemeral nodes dump:\n");
-    let _ = writeln!(out, "Sessions with Ephemerals ({}):", snapshot.ephemerals_by_session.len());
+    let _ = writeln!(
+        out,
+        "Sessions with Ephemerals ({}):",
+        snapshot.ephemerals_by_session.len()
+    );
     for (session, paths) in &snapshot.ephemerals_by_session {
         let _ = writeln!(out, "0x{:x}:", session.0);
         for path in paths {
@@ -262,7 +308,11 @@ fn dump(snapshot: &ServerSnapshot) -> String {
         }
     }
     out.push_str("Connections dump:\n");
-    let _ = writeln!(out, "Connections Sets (1)/({}):", snapshot.connections.len());
+    let _ = writeln!(
+        out,
+        "Connections Sets (1)/({}):",
+        snapshot.connections.len()
+    );
     for entry in &snapshot.connections {
         let _ = writeln!(
             out,
@@ -289,7 +339,9 @@ fn java_double(value: f64) -> String {
 /// Formats a time as Java's `Date.toString` in UTC: `Mon Nov 23 00:35:42 UTC 2026`.
 fn java_date(epoch_ms: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let seconds = epoch_ms.div_euclid(1000);
     let days = seconds.div_euclid(86_400);
     let second_of_day = seconds.rem_euclid(86_400);
@@ -297,11 +349,16 @@ fn java_date(epoch_ms: i64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
@@ -320,14 +377,18 @@ fn max_file_descriptors() -> u64 {
     std::fs::read_to_string("/proc/self/limits")
         .ok()
         .and_then(|limits| {
-            let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+            let line = limits
+                .lines()
+                .find(|line| line.starts_with("Max open files"))?;
             line.split_whitespace().nth(3)?.parse().ok()
         })
         .unwrap_or(0)
 }
 
 fn open_file_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|entries| entries.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|entries| entries.count())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -336,7 +397,11 @@ mod tests {
 
     #[test]
     fn srvr_has_the_lines_tools_parse() {
-        let snapshot = ServerSnapshot { last_zxid: Zxid(5), node_count: 7, ..ServerSnapshot::default() };
+        let snapshot = ServerSnapshot {
+            last_zxid: Zxid(5),
+            node_count: 7,
+            ..ServerSnapshot::default()
+        };
         let text = format(FourLetterWord::Srvr, &snapshot, &ServerConfig::default());
         assert!(text.starts_with("Zookeeper version: 3.8.0"));
         assert!(text.contains("Latency min/avg/max: 0/0.0/0\n"));
@@ -347,7 +412,11 @@ mod tests {
 
     #[test]
     fn mntr_is_tab_separated() {
-        let text = format(FourLetterWord::Mntr, &ServerSnapshot::default(), &ServerConfig::default());
+        let text = format(
+            FourLetterWord::Mntr,
+            &ServerSnapshot::default(),
+            &ServerConfig::default(),
+        );
         for line in text.lines() {
             assert_eq!(line.split('\t').count(), 2, "{line}");
         }

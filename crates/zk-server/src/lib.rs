@@ -8,11 +8,14 @@
 //! - [`session_tracker`]: session ids, passwords and expiry, as pure logic.
 //! - [`watch`]: watch tables and trigger rules, as pure logic.
 //! - [`four_letter`]: the four-letter words' answers.
+//! - [`storage`]: the transaction log (group commit), snapshots, recovery, purge and the
+//!   offline dump tools.
 //! - [`wire`]: mapping between zk-proto records and pipeline requests/replies.
 //! - [`codec`]: inbound framing for tokio.
 //! - [`outbound`]: the write side of a connection, with its byte limit.
 //! - [`stats`]: counters for the four-letter words.
-//! - [`actors`]: ConnectionActor, SessionActor, TreeActor, WatchActor and the listener.
+//! - [`actors`]: ConnectionActor, SessionActor, TreeActor, WatchActor, LogActor and the
+//!   listener.
 //! - [`server`]: composition of the actors into a running server.
 
 pub mod actors;
@@ -24,5 +27,6 @@ pub mod pipeline;
 pub mod server;
 pub mod session_tracker;
 pub mod stats;
+pub mod storage;
 pub mod watch;
 pub mod wire;

@@ -11,20 +11,26 @@ zk-server: a ZooKeeper-compatible coordination server
 USAGE:
     zk-server                 standalone on 127.0.0.1:2181, data in ./data
     zk-server <zoo.cfg>       configured by an Apache ZooKeeper zoo.cfg file
+    zk-server snapshot-dump <FILE>   print a snapshot file (dataDir/version-2/snapshot.*)
+    zk-server log-dump <FILE>        print a transaction log segment (dataLogDir/version-2/log.*)
     zk-server --help          this text
     zk-server --version       the version
 
 zoo.cfg keys understood: tickTime, dataDir, dataLogDir, clientPort, clientPortAddress,
 maxClientCnxns, minSessionTimeout, maxSessionTimeout, 4lw.commands.whitelist,
 jute.maxbuffer, extendedTypesEnabled, znode.container.checkIntervalMs,
-superDigest (user:base64(sha1(user:password))), initLimit, syncLimit, server.N.
+superDigest (user:base64(sha1(user:password))), snapCount, zookeeper.snapSizeLimitInKb,
+preAllocSize, forceSync (yes/no; `no` acknowledges writes before they are on disk and is
+unsafe), autopurge.snapRetainCount, autopurge.purgeInterval, initLimit, syncLimit, server.N.
 Unknown keys are logged and ignored; a bad value stops the server with an error naming
 the key. Logging is controlled by RUST_LOG (default: info).
 ";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +39,9 @@ fn main() -> ExitCode {
         [flag] if flag == "--help" || flag == "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
+        }
+        [command, file] if command == "snapshot-dump" || command == "log-dump" => {
+            return dump(command, &PathBuf::from(file));
         }
         [flag] if flag == "--version" || flag == "-V" => {
             println!("zk-server {}", env!("CARGO_PKG_VERSION"));
@@ -64,4 +73,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a snapshot or log file as text, like Apache's zkSnapShotToolkit/zkTxnLogToolkit.
+fn dump(command: &str, file: &std::path::Path) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = match command {
+        "snapshot-dump" => zk_server::storage::dump_snapshot(file, &mut out),
+        _ => zk_server::storage::dump_log(file, &mut out),
+    };
+    if let Err(error) = result {
+        eprintln!("zk-server {command}: {error}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(error) = std::io::Write::flush(&mut out) {
+        eprintln!("zk-server {command}: cannot write the output: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

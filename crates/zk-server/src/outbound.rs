@@ -48,8 +48,23 @@ impl OutboundSink {
         let closed = Arc::new(AtomicBool::new(false));
         let abort = Arc::new(Notify::new());
         let finished = Arc::new(Notify::new());
-        tokio::spawn(write_loop(writer, receiver, queued_bytes.clone(), closed.clone(), abort.clone(), finished.clone()));
-        OutboundSink { sender, queued_bytes, limit_bytes, closed, abort, finished, stats }
+        tokio::spawn(write_loop(
+            writer,
+            receiver,
+            queued_bytes.clone(),
+            closed.clone(),
+            abort.clone(),
+            finished.clone(),
+        ));
+        OutboundSink {
+            sender,
+            queued_bytes,
+            limit_bytes,
+            closed,
+            abort,
+            finished,
+            stats,
+        }
     }
 
     /// Queues bytes to write.
@@ -59,11 +74,17 @@ impl OutboundSink {
         }
         let queued = self.queued_bytes.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
         if queued > self.limit_bytes {
-            tracing::warn!(queued, limit = self.limit_bytes, "client is not reading its replies; closing the connection");
+            tracing::warn!(
+                queued,
+                limit = self.limit_bytes,
+                "client is not reading its replies; closing the connection"
+            );
             self.close_now();
             return Err(SendError::Overflow);
         }
-        self.sender.send(Outbound::Bytes(bytes)).map_err(|_| SendError::Closed)
+        self.sender
+            .send(Outbound::Bytes(bytes))
+            .map_err(|_| SendError::Closed)
     }
 
     /// Writes what is queued, then closes the connection.

@@ -68,7 +68,11 @@ impl SessionTracker {
 
     /// Starts tracking a session (new, or restored from the tree after a restart).
     pub fn add(&mut self, session: SessionId, timeout_ms: i32, now_ms: i64) {
-        let entry = SessionEntry { timeout_ms, deadline_ms: 0, closing: false };
+        let entry = SessionEntry {
+            timeout_ms,
+            deadline_ms: 0,
+            closing: false,
+        };
         self.sessions.insert(session, entry);
         self.touch(session, now_ms);
     }
@@ -94,7 +98,10 @@ impl SessionTracker {
 
     /// The negotiated timeout of a live session.
     pub fn timeout_ms(&self, session: SessionId) -> Option<i32> {
-        self.sessions.get(&session).filter(|e| !e.closing).map(|e| e.timeout_ms)
+        self.sessions
+            .get(&session)
+            .filter(|e| !e.closing)
+            .map(|e| e.timeout_ms)
     }
 
     /// Whether the session exists and is not closing.
@@ -119,7 +126,11 @@ impl SessionTracker {
 
     /// Sessions whose deadline has passed, marked closing, in id order.
     pub fn take_expired(&mut self, now_ms: i64) -> Vec<SessionId> {
-        let due: Vec<i64> = self.buckets.range(..=now_ms).map(|(&deadline, _)| deadline).collect();
+        let due: Vec<i64> = self
+            .buckets
+            .range(..=now_ms)
+            .map(|(&deadline, _)| deadline)
+            .collect();
         let mut expired = Vec::new();
         for deadline in due {
             if let Some(sessions) = self.buckets.remove(&deadline) {
@@ -161,7 +172,11 @@ fn round_up_to_tick(time_ms: i64, tick_ms: i64) -> i64 {
     (time_ms / tick_ms + 1) * tick_ms
 }
 
-fn remove_from_bucket(buckets: &mut BTreeMap<i64, HashSet<SessionId>>, deadline: i64, session: SessionId) {
+fn remove_from_bucket(
+    buckets: &mut BTreeMap<i64, HashSet<SessionId>>,
+    deadline: i64,
+    session: SessionId,
+) {
     if let Some(bucket) = buckets.get_mut(&deadline) {
         bucket.remove(&session);
         if bucket.is_empty() {
@@ -185,8 +200,14 @@ mod tests {
 
     #[test]
     fn passwords_are_deterministic_and_distinct() {
-        assert_eq!(session_password(SessionId(7)), session_password(SessionId(7)));
-        assert_ne!(session_password(SessionId(7)), session_password(SessionId(8)));
+        assert_eq!(
+            session_password(SessionId(7)),
+            session_password(SessionId(7))
+        );
+        assert_ne!(
+            session_password(SessionId(7)),
+            session_password(SessionId(8))
+        );
     }
 
     #[test]

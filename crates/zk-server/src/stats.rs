@@ -70,7 +70,9 @@ impl ServerStats {
 
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, BTreeMap<WatcherId, ConnectionEntry>> {
         // The map stays consistent even if a holder panicked: every update is one call.
-        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `srst`: forget counts and latencies.

@@ -54,8 +54,16 @@ pub async fn answer_four_letter_word(word: FourLetterWord, sources: &FourLetterS
 
 async fn gather(sources: &FourLetterSources) -> ServerSnapshot {
     let tree = sources.tree.send(SummarizeTree).await.unwrap_or_default();
-    let sessions = sources.sessions.send(ReportSessions).await.unwrap_or_default();
-    let watches = sources.final_stage.send(ReportWatches).await.unwrap_or_default();
+    let sessions = sources
+        .sessions
+        .send(ReportSessions)
+        .await
+        .unwrap_or_default();
+    let watches = sources
+        .final_stage
+        .send(ReportWatches)
+        .await
+        .unwrap_or_default();
     let stats = &sources.stats;
     ServerSnapshot {
         last_zxid: tree.last_zxid,

@@ -26,8 +26,12 @@ pub async fn accept_loop(listener: TcpListener, peers: Peers) {
         };
         let limit = peers.config.max_client_connections_per_ip;
         if limit > 0 {
-            let from_same_address =
-                peers.stats.connections().iter().filter(|entry| entry.peer.ip() == peer.ip()).count();
+            let from_same_address = peers
+                .stats
+                .connections()
+                .iter()
+                .filter(|entry| entry.peer.ip() == peer.ip())
+                .count();
             if from_same_address >= limit {
                 tracing::warn!(%peer, limit, "too many connections from this address; closing");
                 continue;
@@ -40,8 +44,18 @@ pub async fn accept_loop(listener: TcpListener, peers: Peers) {
         next_connection_id += 1;
         let (reader, writer) = stream.into_split();
         let connection_stats = Arc::new(ConnectionStats::default());
-        let sink = OutboundSink::spawn(writer, peers.config.max_outbound_bytes_per_connection, connection_stats.clone());
-        peers.stats.register_connection(id, ConnectionEntry { peer, stats: connection_stats });
+        let sink = OutboundSink::spawn(
+            writer,
+            peers.config.max_outbound_bytes_per_connection,
+            connection_stats.clone(),
+        );
+        peers.stats.register_connection(
+            id,
+            ConnectionEntry {
+                peer,
+                stats: connection_stats,
+            },
+        );
         let max_frame_len = peers.config.jute_max_buffer_bytes;
         let connection_peers = peers.clone();
         ConnectionActor::create(move |ctx| {

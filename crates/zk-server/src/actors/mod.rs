@@ -8,6 +8,7 @@
 pub mod connection;
 pub mod four_letter;
 pub mod listener;
+pub mod log;
 pub mod session;
 pub mod tree;
 pub mod watch;

@@ -6,9 +6,9 @@ use super::tree::{ServerWrite, TreeActor};
 use crate::config::ServerConfig;
 use crate::session_tracker::{session_password, SessionTracker};
 use crate::stats::ServerStats;
-use std::sync::atomic::Ordering::Relaxed;
 use actix::prelude::*;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use zk_proto::{ServerId, SessionId, Zxid};
@@ -111,7 +111,14 @@ impl SessionActor {
             tracker.add(session, timeout_ms, now);
             timeouts.insert(session, timeout_ms);
         }
-        SessionActor { tracker, tree, config, stats, attached: HashMap::new(), timeouts }
+        SessionActor {
+            tracker,
+            tree,
+            config,
+            stats,
+            attached: HashMap::new(),
+            timeouts,
+        }
     }
 
     fn expire_sessions(&mut self, ctx: &mut Context<Self>) {
@@ -119,7 +126,10 @@ impl SessionActor {
         for session in self.tracker.take_expired(now) {
             tracing::info!(%session, "session expired");
             self.attached.remove(&session);
-            let write = ServerWrite { session, request: WriteRequest::CloseSession };
+            let write = ServerWrite {
+                session,
+                request: WriteRequest::CloseSession,
+            };
             let closed = actix::fut::wrap_future(self.tree.send(write));
             ctx.spawn(closed.map(move |result, actor: &mut SessionActor, _| {
                 if !matches!(result, Ok(Ok(_))) {
@@ -137,7 +147,8 @@ impl SessionActor {
     }
 
     fn attach(&mut self, session: SessionId, connection: WatcherId, evict: Recipient<Evict>) {
-        if let Some((previous, previous_evict)) = self.attached.insert(session, (connection, evict)) {
+        if let Some((previous, previous_evict)) = self.attached.insert(session, (connection, evict))
+        {
             if previous != connection {
                 previous_evict.do_send(Evict);
             }
@@ -161,7 +172,10 @@ impl Handler<Connect> for SessionActor {
         let now = super::tree::wall_clock_ms();
         let server_zxid = Zxid(self.stats.last_applied_zxid.load(Relaxed));
         if connect.last_zxid_seen > server_zxid {
-            let refused = ConnectRefused::ClientAhead { client: connect.last_zxid_seen, server: server_zxid };
+            let refused = ConnectRefused::ClientAhead {
+                client: connect.last_zxid_seen,
+                server: server_zxid,
+            };
             return Box::pin(actix::fut::ready(Err(refused)));
         }
         if connect.session_id != SessionId::NONE {
@@ -172,13 +186,18 @@ impl Handler<Connect> for SessionActor {
                     evict.do_send(Evict);
                 }
             }
-            let result = if connect.password.as_slice() != session_password(connect.session_id).as_slice()
+            let result = if connect.password.as_slice()
+                != session_password(connect.session_id).as_slice()
                 || !self.tracker.touch(connect.session_id, now)
             {
                 Err(ConnectRefused::SessionExpired)
             } else {
                 self.attach(connect.session_id, connect.connection, connect.evict);
-                let timeout_ms = self.timeouts.get(&connect.session_id).copied().unwrap_or_default();
+                let timeout_ms = self
+                    .timeouts
+                    .get(&connect.session_id)
+                    .copied()
+                    .unwrap_or_default();
                 Ok(Established {
                     session: connect.session_id,
                     timeout_ms,
@@ -188,22 +207,35 @@ impl Handler<Connect> for SessionActor {
             return Box::pin(actix::fut::ready(result));
         }
         let session = self.tracker.allocate_id();
-        let timeout_ms = self.config.negotiate_session_timeout(connect.requested_timeout_ms);
-        let write = ServerWrite { session, request: WriteRequest::CreateSession { timeout_ms } };
+        let timeout_ms = self
+            .config
+            .negotiate_session_timeout(connect.requested_timeout_ms);
+        let write = ServerWrite {
+            session,
+            request: WriteRequest::CreateSession { timeout_ms },
+        };
         let created = self.tree.send(write);
-        Box::pin(actix::fut::wrap_future(created).map(move |result, actor: &mut SessionActor, _| match result {
-            Ok(Ok(_)) => {
-                actor.tracker.add(session, timeout_ms, super::tree::wall_clock_ms());
-                actor.timeouts.insert(session, timeout_ms);
-                actor.attach(session, connect.connection, connect.evict);
-                tracing::info!(%session, timeout_ms, "session established");
-                Ok(Established { session, timeout_ms, password: session_password(session).to_vec() })
-            }
-            other => {
-                tracing::error!(%session, ?other, "creating a session failed");
-                Err(ConnectRefused::Failed)
-            }
-        }))
+        Box::pin(actix::fut::wrap_future(created).map(
+            move |result, actor: &mut SessionActor, _| match result {
+                Ok(Ok(_)) => {
+                    actor
+                        .tracker
+                        .add(session, timeout_ms, super::tree::wall_clock_ms());
+                    actor.timeouts.insert(session, timeout_ms);
+                    actor.attach(session, connect.connection, connect.evict);
+                    tracing::info!(%session, timeout_ms, "session established");
+                    Ok(Established {
+                        session,
+                        timeout_ms,
+                        password: session_password(session).to_vec(),
+                    })
+                }
+                other => {
+                    tracing::error!(%session, ?other, "creating a session failed");
+                    Err(ConnectRefused::Failed)
+                }
+            },
+        ))
     }
 }
 
@@ -211,7 +243,8 @@ impl Handler<Touch> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, touch: Touch, _: &mut Self::Context) {
-        self.tracker.touch(touch.session, super::tree::wall_clock_ms());
+        self.tracker
+            .touch(touch.session, super::tree::wall_clock_ms());
     }
 }
 
@@ -219,7 +252,11 @@ impl Handler<Detached> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, detached: Detached, _: &mut Self::Context) {
-        if self.attached.get(&detached.session).is_some_and(|(connection, _)| *connection == detached.connection) {
+        if self
+            .attached
+            .get(&detached.session)
+            .is_some_and(|(connection, _)| *connection == detached.connection)
+        {
             self.attached.remove(&detached.session);
         }
     }
@@ -237,8 +274,15 @@ impl Handler<ReportSessions> for SessionActor {
     type Result = MessageResult<ReportSessions>;
 
     fn handle(&mut self, _: ReportSessions, _: &mut Self::Context) -> Self::Result {
-        let mut sessions: Vec<_> = self.timeouts.iter().map(|(&session, &timeout)| (session, timeout)).collect();
+        let mut sessions: Vec<_> = self
+            .timeouts
+            .iter()
+            .map(|(&session, &timeout)| (session, timeout))
+            .collect();
         sessions.sort();
-        MessageResult(SessionReport { sessions, sessions_by_deadline: self.tracker.sessions_by_deadline() })
+        MessageResult(SessionReport {
+            sessions,
+            sessions_by_deadline: self.tracker.sessions_by_deadline(),
+        })
     }
 }

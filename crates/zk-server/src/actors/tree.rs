@@ -1,18 +1,19 @@
 //! TreeActor: owns the data tree through the request pipeline. It prepares writes, passes
-//! them through the commit step, applies them, runs reads, and hands every outcome, in
-//! order, to the WatchActor.
+//! them through the commit step (the LogActor makes them durable), applies them, runs
+//! reads, and hands every outcome, in order, to the WatchActor.
 
+use super::log::{Durable, LogActor, Persist, Snapshot, SnapshotDue, StorageFailed};
 use super::watch::{Deliver, WatchActor};
 use crate::pipeline::{Pipeline, ReadRequest, RequestOrigin, WriteOrigin};
 use crate::stats::ServerStats;
-use std::sync::atomic::Ordering::Relaxed;
 use actix::prelude::*;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use zk_proto::{ErrorCode, OpCode, SessionId, Zxid};
-use zk_tree::{AuthContext, WriteRequest};
+use zk_tree::{AuthContext, Txn, WriteRequest};
 
 /// One decoded client request.
 #[derive(Debug)]
@@ -26,7 +27,10 @@ pub struct ClientRequest {
 pub enum Operation {
     Read(ReadRequest),
     /// For a multi, `multi_op_codes` lists each operation's opcode (empty otherwise).
-    Write { request: WriteRequest, multi_op_codes: Vec<OpCode> },
+    Write {
+        request: WriteRequest,
+        multi_op_codes: Vec<OpCode>,
+    },
 }
 
 /// The requests one connection decoded from one read of its socket, in order.
@@ -66,28 +70,59 @@ pub struct SummarizeTree;
 pub struct TreeActor {
     pipeline: Pipeline,
     final_stage: Addr<WatchActor>,
+    log: Addr<LogActor>,
+    /// Prepared transactions not yet handed to the log, in zxid order.
+    unpersisted: Vec<Txn>,
     container_check_interval: Duration,
     /// Server writes waiting for their commit.
     server_waiters: HashMap<Zxid, oneshot::Sender<Result<Zxid, ErrorCode>>>,
     stats: Arc<ServerStats>,
+    /// Notified when the log fails: the server must stop, since nothing more can commit.
+    fatal: Arc<Notify>,
+}
+
+/// What a TreeActor is built from.
+pub struct TreeActorParts {
+    pub pipeline: Pipeline,
+    pub final_stage: Addr<WatchActor>,
+    pub log: Addr<LogActor>,
+    pub container_check_interval: Duration,
+    pub stats: Arc<ServerStats>,
+    pub fatal: Arc<Notify>,
 }
 
 impl TreeActor {
-    pub fn new(
-        pipeline: Pipeline,
-        final_stage: Addr<WatchActor>,
-        container_check_interval: Duration,
-        stats: Arc<ServerStats>,
-    ) -> Self {
+    pub fn new(parts: TreeActorParts) -> Self {
+        let TreeActorParts { pipeline, final_stage, log, container_check_interval, stats, fatal } = parts;
         stats.last_applied_zxid.store(pipeline.tree().last_applied_zxid().0, Relaxed);
-        TreeActor { pipeline, final_stage, container_check_interval, server_waiters: HashMap::new(), stats }
+        TreeActor {
+            pipeline,
+            final_stage,
+            log,
+            unpersisted: Vec::new(),
+            container_check_interval,
+            server_waiters: HashMap::new(),
+            stats,
+            fatal,
+        }
     }
 
-    /// The commit step. Standalone without a log, a prepared write is committed at once;
-    /// the transaction log (and later ZAB) replace this with an asynchronous acknowledgement
-    /// that calls [`TreeActor::committed`].
-    fn commit(&mut self, through: Zxid) {
-        self.committed(through);
+    /// Prepares a write and keeps its transaction for the next hand-over to the log.
+    fn prepare(&mut self, origin: WriteOrigin, auth: &AuthContext, time_ms: i64, request: &WriteRequest, multi_op_codes: Vec<OpCode>) -> Zxid {
+        let txn = self.pipeline.submit_write(origin, auth, time_ms, request, multi_op_codes);
+        let zxid = txn.zxid;
+        self.unpersisted.push(txn.clone());
+        zxid
+    }
+
+    /// The commit step: hands the prepared transactions to the LogActor, which answers
+    /// with [`Durable`] once they are fsynced (group commit batches whatever arrives
+    /// meanwhile). ZAB will replace this step with a quorum of acknowledgements.
+    fn commit(&mut self) {
+        if !self.unpersisted.is_empty() {
+            let txns = std::mem::take(&mut self.unpersisted);
+            self.log.do_send(Persist { txns });
+        }
     }
 
     /// Applies everything up to `through` and passes the outcomes on.
@@ -101,11 +136,26 @@ impl TreeActor {
         }
     }
 
+    /// Asks the log to write a snapshot of the tree as it is now (fuzzy: writes continue
+    /// to be logged while the file is written).
+    fn take_snapshot(&self) {
+        let tree = self.pipeline.tree();
+        let zxid = tree.last_applied_zxid();
+        let bytes = tree.to_snapshot_bytes();
+        tracing::info!(%zxid, bytes = bytes.len(), "taking a snapshot");
+        self.log.do_send(Snapshot { bytes, zxid });
+    }
+
     fn answer_server_writes(&mut self, through: Zxid) {
         if self.server_waiters.is_empty() {
             return;
         }
-        let done: Vec<Zxid> = self.server_waiters.keys().copied().filter(|&zxid| zxid <= through).collect();
+        let done: Vec<Zxid> = self
+            .server_waiters
+            .keys()
+            .copied()
+            .filter(|&zxid| zxid <= through)
+            .collect();
         for zxid in done {
             if let Some(waiter) = self.server_waiters.remove(&zxid) {
                 let _ = waiter.send(Ok(zxid));
@@ -119,16 +169,19 @@ impl TreeActor {
         if candidates.is_empty() {
             return;
         }
-        tracing::debug!(count = candidates.len(), "reaping containers and expired TTL nodes");
-        let auth = AuthContext { session_id: SessionId(0), ids: Vec::new() };
-        let mut last = None;
+        tracing::debug!(
+            count = candidates.len(),
+            "reaping containers and expired TTL nodes"
+        );
+        let auth = AuthContext {
+            session_id: SessionId(0),
+            ids: Vec::new(),
+        };
         for path in candidates {
             let request = WriteRequest::DeleteContainer { path };
-            last = Some(self.pipeline.submit_write(WriteOrigin::Server, &auth, now, &request, Vec::new()).zxid);
+            self.prepare(WriteOrigin::Server, &auth, now, &request, Vec::new());
         }
-        if let Some(through) = last {
-            self.commit(through);
-        }
+        self.commit();
     }
 }
 
@@ -136,7 +189,9 @@ impl Actor for TreeActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(self.container_check_interval, |actor, _| actor.reap_containers());
+        ctx.run_interval(self.container_check_interval, |actor, _| {
+            actor.reap_containers()
+        });
     }
 }
 
@@ -146,7 +201,6 @@ impl Handler<SubmitRequests> for TreeActor {
     fn handle(&mut self, batch: SubmitRequests, _: &mut Self::Context) {
         let now = wall_clock_ms();
         let mut outputs = Vec::new();
-        let mut last_write = None;
         for request in batch.requests {
             match request.operation {
                 Operation::Read(read) => {
@@ -154,20 +208,17 @@ impl Handler<SubmitRequests> for TreeActor {
                 }
                 Operation::Write { request: write, multi_op_codes } => {
                     let origin = WriteOrigin::Client(request.origin);
-                    let txn = self.pipeline.submit_write(origin, &batch.auth, now, &write, multi_op_codes);
-                    last_write = Some(txn.zxid);
+                    self.prepare(origin, &batch.auth, now, &write, multi_op_codes);
                 }
             }
         }
-        // Reads that ran at once go out before the writes of this batch are applied: every
-        // one of them came before those writes or belongs to a session without pending
-        // writes.
+        // Reads that ran at once go out now; the writes of this batch reply once durable.
+        // Per-session order holds: a read behind a write of its session waits in the
+        // pipeline.
         if !outputs.is_empty() {
             self.final_stage.do_send(Deliver { outputs });
         }
-        if let Some(through) = last_write {
-            self.commit(through);
-        }
+        self.commit();
     }
 }
 
@@ -175,13 +226,53 @@ impl Handler<ServerWrite> for TreeActor {
     type Result = ResponseFuture<Result<Zxid, ErrorCode>>;
 
     fn handle(&mut self, write: ServerWrite, _: &mut Self::Context) -> Self::Result {
-        let auth = AuthContext { session_id: write.session, ids: Vec::new() };
-        let time_ms = wall_clock_ms();
-        let zxid = self.pipeline.submit_write(WriteOrigin::Server, &auth, time_ms, &write.request, Vec::new()).zxid;
+        let auth = AuthContext {
+            session_id: write.session,
+            ids: Vec::new(),
+        };
+        let zxid = self.prepare(WriteOrigin::Server, &auth, wall_clock_ms(), &write.request, Vec::new());
         let (sender, receiver) = oneshot::channel();
         self.server_waiters.insert(zxid, sender);
-        self.commit(zxid);
+        self.commit();
         Box::pin(async move { receiver.await.unwrap_or(Err(ErrorCode::SystemError)) })
+    }
+}
+
+impl Handler<Durable> for TreeActor {
+    type Result = ();
+
+    fn handle(&mut self, durable: Durable, _: &mut Self::Context) {
+        self.committed(durable.through);
+    }
+}
+
+impl Handler<SnapshotDue> for TreeActor {
+    type Result = ();
+
+    fn handle(&mut self, _: SnapshotDue, _: &mut Self::Context) {
+        self.take_snapshot();
+    }
+}
+
+/// Asks for a snapshot now (at start, after replaying a log).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TakeSnapshot;
+
+impl Handler<TakeSnapshot> for TreeActor {
+    type Result = ();
+
+    fn handle(&mut self, _: TakeSnapshot, _: &mut Self::Context) {
+        self.take_snapshot();
+    }
+}
+
+impl Handler<StorageFailed> for TreeActor {
+    type Result = ();
+
+    fn handle(&mut self, failed: StorageFailed, _: &mut Self::Context) {
+        tracing::error!(error = %failed.error, "the transaction log failed; stopping the server");
+        self.fatal.notify_one();
     }
 }
 

@@ -72,7 +72,10 @@ pub struct WatchActor {
 
 impl WatchActor {
     pub fn new(stats: Arc<ServerStats>) -> Self {
-        WatchActor { stats, ..WatchActor::default() }
+        WatchActor {
+            stats,
+            ..WatchActor::default()
+        }
     }
 
     fn buffer(&mut self, connection: WatcherId) -> Option<&mut Vec<u8>> {
@@ -88,12 +91,19 @@ impl WatchActor {
             return;
         };
         let stats = &attached.sink.stats;
-        let latency_us = self.stats.now_us().saturating_sub(reply.origin.received_at_us);
+        let latency_us = self
+            .stats
+            .now_us()
+            .saturating_sub(reply.origin.received_at_us);
         stats.sent.fetch_add(1, Relaxed);
         stats.last_xid.store(i64::from(reply.origin.xid.0), Relaxed);
         stats.last_zxid.store(reply.zxid.0, Relaxed);
-        stats.last_opcode.store(i64::from(reply.origin.opcode.code()), Relaxed);
-        stats.last_response_ms.store(self.stats.uptime_ms(), Relaxed);
+        stats
+            .last_opcode
+            .store(i64::from(reply.origin.opcode.code()), Relaxed);
+        stats
+            .last_response_ms
+            .store(self.stats.uptime_ms(), Relaxed);
         stats.latency.record(latency_us);
         self.stats.latency.record(latency_us);
         self.stats.packets_sent.fetch_add(1, Relaxed);
@@ -113,20 +123,30 @@ impl WatchActor {
         match registration {
             WatchRegistration::Data { path } => self.registry.watch_data(&path, connection),
             WatchRegistration::Children { path } => self.registry.watch_children(&path, connection),
-            WatchRegistration::Persistent { path, kind } => self.registry.add_persistent(&path, connection, kind),
+            WatchRegistration::Persistent { path, kind } => {
+                self.registry.add_persistent(&path, connection, kind)
+            }
         }
     }
 
-    fn run_command(&mut self, connection: WatcherId, command: WatchCommand) -> Result<ReplyPayload, ErrorCode> {
+    fn run_command(
+        &mut self,
+        connection: WatcherId,
+        command: WatchCommand,
+    ) -> Result<ReplyPayload, ErrorCode> {
         match command {
-            WatchCommand::Check { path, kind } => match self.registry.contains(&path, connection, kind) {
-                true => Ok(ReplyPayload::Empty),
-                false => Err(ErrorCode::NoWatcher),
-            },
-            WatchCommand::Remove { path, kind } => match self.registry.remove(&path, connection, kind) {
-                true => Ok(ReplyPayload::Empty),
-                false => Err(ErrorCode::NoWatcher),
-            },
+            WatchCommand::Check { path, kind } => {
+                match self.registry.contains(&path, connection, kind) {
+                    true => Ok(ReplyPayload::Empty),
+                    false => Err(ErrorCode::NoWatcher),
+                }
+            }
+            WatchCommand::Remove { path, kind } => {
+                match self.registry.remove(&path, connection, kind) {
+                    true => Ok(ReplyPayload::Empty),
+                    false => Err(ErrorCode::NoWatcher),
+                }
+            }
             WatchCommand::Add { path, kind } => {
                 self.registry.add_persistent(&path, connection, kind);
                 Ok(ReplyPayload::ErrorResponseOk)
@@ -149,7 +169,11 @@ impl WatchActor {
                 let mut notifications = std::mem::take(&mut self.notifications);
                 self.registry.trigger(event, &path, &mut notifications);
                 for notification in notifications.drain(..) {
-                    self.send_notification(notification.watcher, notification.event, &notification.path);
+                    self.send_notification(
+                        notification.watcher,
+                        notification.event,
+                        &notification.path,
+                    );
                 }
                 self.notifications = notifications;
             }
@@ -161,12 +185,20 @@ impl WatchActor {
                 }
                 self.send_reply(&reply);
             }
-            Output::Watch { origin, zxid, command } => {
+            Output::Watch {
+                origin,
+                zxid,
+                command,
+            } => {
                 if !self.connections.contains_key(&origin.connection) {
                     return;
                 }
                 let result = self.run_command(origin.connection, command);
-                self.send_reply(&Reply { origin, zxid, result });
+                self.send_reply(&Reply {
+                    origin,
+                    zxid,
+                    result,
+                });
             }
             Output::SessionClosed { session } => self.close_session_connection(session),
             Output::RejectAndClose { reply } => {
@@ -230,13 +262,19 @@ impl Handler<Attach> for WatchActor {
     type Result = ();
 
     fn handle(&mut self, attach: Attach, _: &mut Self::Context) {
-        if let Some(previous) = self.connection_by_session.insert(attach.session, attach.connection) {
+        if let Some(previous) = self
+            .connection_by_session
+            .insert(attach.session, attach.connection)
+        {
             if previous != attach.connection {
                 self.connections.remove(&previous);
                 self.registry.remove_watcher(previous);
             }
         }
-        let attached = AttachedConnection { session: attach.session, sink: attach.sink };
+        let attached = AttachedConnection {
+            session: attach.session,
+            sink: attach.sink,
+        };
         self.connections.insert(attach.connection, attached);
     }
 }
@@ -260,7 +298,10 @@ impl Handler<ReportWatches> for WatchActor {
 
     fn handle(&mut self, _: ReportWatches, _: &mut Self::Context) -> Self::Result {
         let session_of = |connection: &WatcherId| {
-            self.connections.get(connection).map(|attached| attached.session).unwrap_or_default()
+            self.connections
+                .get(connection)
+                .map(|attached| attached.session)
+                .unwrap_or_default()
         };
         let table = self.registry.data_table();
         MessageResult(WatchReport {

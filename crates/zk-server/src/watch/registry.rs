@@ -181,15 +181,24 @@ mod tests {
         let mut registry = WatchRegistry::default();
         registry.watch_children("/a", A);
         assert!(fire(&mut registry, EventType::NodeDataChanged, "/a").is_empty());
-        assert_eq!(fire(&mut registry, EventType::NodeChildrenChanged, "/a").len(), 1);
+        assert_eq!(
+            fire(&mut registry, EventType::NodeChildrenChanged, "/a").len(),
+            1
+        );
     }
 
     #[test]
     fn persistent_watch_sees_data_and_children_of_its_node() {
         let mut registry = WatchRegistry::default();
         registry.add_persistent("/a", A, PersistentKind::Persistent);
-        assert_eq!(fire(&mut registry, EventType::NodeDataChanged, "/a").len(), 1);
-        assert_eq!(fire(&mut registry, EventType::NodeChildrenChanged, "/a").len(), 1);
+        assert_eq!(
+            fire(&mut registry, EventType::NodeDataChanged, "/a").len(),
+            1
+        );
+        assert_eq!(
+            fire(&mut registry, EventType::NodeChildrenChanged, "/a").len(),
+            1
+        );
         assert_eq!(fire(&mut registry, EventType::NodeDeleted, "/a").len(), 1);
         assert_eq!(fire(&mut registry, EventType::NodeCreated, "/a").len(), 1);
     }

@@ -33,9 +33,16 @@ pub struct WatchTable {
 impl WatchTable {
     /// Registers `watcher` on `path` in `mode`; true when the pair is new.
     pub fn add(&mut self, path: &str, watcher: WatcherId, mode: WatchMode) -> bool {
-        let previous = self.by_path.entry(path.to_owned()).or_default().insert(watcher, mode);
+        let previous = self
+            .by_path
+            .entry(path.to_owned())
+            .or_default()
+            .insert(watcher, mode);
         self.adjust_recursive_count(previous, Some(mode));
-        self.by_watcher.entry(watcher).or_default().insert(path.to_owned())
+        self.by_watcher
+            .entry(watcher)
+            .or_default()
+            .insert(path.to_owned())
     }
 
     /// Removes one watch; true when it existed.

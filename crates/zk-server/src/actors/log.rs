@@ -1,0 +1,306 @@
+//! LogActor: the sync stage (Apache's `SyncRequestProcessor`). It makes prepared txns
+//! durable before they are applied: [`Persist`] batches go to the log thread, which
+//! appends and fsyncs, one batch at a time, so that everything queued during an fsync
+//! shares the next one (group commit); each fsync is reported as [`Durable`].
+//!
+//! It also decides when a snapshot is due (Apache's randomised `snapCount`): it rolls the
+//! log and sends [`SnapshotDue`]; the TreeActor answers with a [`Snapshot`] of its tree,
+//! which the snapshot thread writes. Autopurge runs on the snapshot thread every
+//! `purgeInterval` hours, and once at start.
+//!
+//! A failed append or fsync is fatal to the log: it is reported once as [`StorageFailed`]
+//! and every later [`Persist`] is dropped (never acknowledged). The server must stop, as
+//! Apache's does: after a failed fsync the kernel may have dropped the pages it could not
+//! write, so nothing the log holds since the last good fsync can be trusted.
+
+use crate::storage::background::{self, LogCommand, SnapshotCommand, SnapshotReport};
+use crate::storage::group_commit::GroupCommit;
+use crate::storage::snapshot_policy::SnapshotPolicy;
+use crate::storage::txn_log::Synced;
+use crate::storage::{StorageConfig, StorageError, TxnLog};
+use actix::prelude::*;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+use zk_proto::Zxid;
+use zk_tree::Txn;
+
+/// Txns to make durable, in zxid order, continuing the ones sent before.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Persist {
+    pub txns: Vec<Txn>,
+}
+
+/// The serialized tree (`DataTree::to_snapshot_bytes`) at `zxid`, its last applied txn,
+/// to write as a snapshot. Sent after [`SnapshotDue`], or at any time (at start, on
+/// request); in the latter case the log is rolled here.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Snapshot {
+    pub bytes: Vec<u8>,
+    pub zxid: Zxid,
+}
+
+/// Sent to the commit step: every txn up to `through` is durable.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct Durable {
+    pub through: Zxid,
+}
+
+/// Sent to the TreeActor: a snapshot is due; answer with [`Snapshot`].
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct SnapshotDue;
+
+/// Sent once when the log cannot write or fsync: nothing persisted after this becomes
+/// durable, and the server must stop.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct StorageFailed {
+    pub error: Arc<StorageError>,
+}
+
+/// Runs a purge now (the autopurge timer sends this; an operator command may too).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Purge;
+
+/// Where the LogActor's reports go.
+pub struct LogRecipients {
+    pub durable: Recipient<Durable>,
+    pub snapshot_due: Recipient<SnapshotDue>,
+    pub failed: Recipient<StorageFailed>,
+}
+
+/// The log thread's report of one write.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct LogWritten {
+    result: Result<Synced, StorageError>,
+}
+
+/// The snapshot thread's report.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SnapshotThreadReport {
+    report: SnapshotReport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SnapshotState {
+    Idle,
+    /// [`SnapshotDue`] was sent (the log already rolled); waiting for the tree.
+    Requested,
+    /// The snapshot thread is writing one.
+    Writing,
+}
+
+/// Owns the log and snapshot threads and the group commit and snapshot decisions.
+pub struct LogActor {
+    log_thread: SyncSender<LogCommand>,
+    snapshot_thread: SyncSender<SnapshotCommand>,
+    group: GroupCommit,
+    policy: SnapshotPolicy,
+    snapshot_state: SnapshotState,
+    durable_through: Zxid,
+    recipients: LogRecipients,
+    purge_interval: Option<Duration>,
+    failed: bool,
+}
+
+impl LogActor {
+    /// Starts the actor and its two threads around `log` (from
+    /// [`crate::storage::recover`]); `config` must be normalized.
+    pub fn start(
+        log: TxnLog,
+        recipients: LogRecipients,
+        config: &StorageConfig,
+    ) -> Result<Addr<LogActor>, StorageError> {
+        let context = Context::new();
+        let address = context.address();
+        let durable_through = log.last_synced_zxid();
+        let reports = address.clone();
+        let log_thread = background::spawn_log_thread(log, move |result| {
+            reports.do_send(LogWritten { result });
+        })?;
+        let reports = address.clone();
+        let snapshot_thread = background::spawn_snapshot_thread(config.clone(), move |report| {
+            reports.do_send(SnapshotThreadReport { report });
+        })?;
+        let actor = LogActor {
+            log_thread,
+            snapshot_thread,
+            group: GroupCommit::new(config.max_batch_txns),
+            policy: SnapshotPolicy::new(
+                config.snap_count,
+                config.snap_size_limit_bytes,
+                config.snapshot_seed,
+            ),
+            snapshot_state: SnapshotState::Idle,
+            durable_through,
+            recipients,
+            purge_interval: config.purge_interval(),
+            failed: false,
+        };
+        Ok(context.run(actor))
+    }
+
+    /// Hands a command to the log thread. Its queue cannot fill: one batch is in flight
+    /// at a time, plus a roll or two.
+    fn command_log_thread(&mut self, command: LogCommand) {
+        match self.log_thread.try_send(command) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                panic!("the log thread's queue holds at most one batch and its rolls")
+            }
+            // The thread reported its failure before ending; the report may still be in
+            // the mailbox, so make sure the failure is known.
+            Err(TrySendError::Disconnected(_)) => self.fail(StorageError::Thread {
+                name: "zk-log-sync",
+                source: std::io::Error::other("the log thread has stopped"),
+            }),
+        }
+    }
+
+    fn fail(&mut self, error: StorageError) {
+        if self.failed {
+            return;
+        }
+        self.failed = true;
+        tracing::error!(%error, "the transaction log failed; no write will be acknowledged");
+        self.recipients.failed.do_send(StorageFailed {
+            error: Arc::new(error),
+        });
+    }
+
+    /// The policy says a snapshot is due: roll the log and ask for the tree.
+    fn snapshot_due(&mut self) {
+        self.command_log_thread(LogCommand::Roll);
+        if self.snapshot_state == SnapshotState::Writing {
+            // Apache's "Too busy to snap, skipping".
+            tracing::warn!("a snapshot is still being written; skipping this one");
+            return;
+        }
+        self.snapshot_state = SnapshotState::Requested;
+        self.recipients.snapshot_due.do_send(SnapshotDue);
+    }
+}
+
+impl Actor for LogActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(interval) = self.purge_interval {
+            ctx.notify(Purge);
+            ctx.run_interval(interval, |_, ctx| ctx.notify(Purge));
+        }
+    }
+}
+
+impl Handler<Persist> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, persist: Persist, _: &mut Self::Context) {
+        if self.failed || persist.txns.is_empty() {
+            return;
+        }
+        if let Some(batch) = self.group.on_persist(persist.txns) {
+            self.command_log_thread(LogCommand::Write(batch));
+        }
+    }
+}
+
+impl Handler<LogWritten> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, written: LogWritten, _: &mut Self::Context) {
+        let synced = match written.result {
+            Ok(synced) => synced,
+            Err(error) => return self.fail(error),
+        };
+        let next_batch = self.group.on_synced(synced.through);
+        self.durable_through = synced.through;
+        self.recipients.durable.do_send(Durable {
+            through: synced.through,
+        });
+        if self.policy.on_logged(synced.txn_count as u64, synced.bytes) {
+            self.snapshot_due();
+        }
+        if let Some(batch) = next_batch {
+            self.command_log_thread(LogCommand::Write(batch));
+        }
+    }
+}
+
+impl Handler<Snapshot> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, snapshot: Snapshot, _: &mut Self::Context) {
+        match self.snapshot_state {
+            SnapshotState::Writing => {
+                tracing::warn!(zxid = %snapshot.zxid, "a snapshot is still being written; dropping this one");
+                return;
+            }
+            // Unasked: roll now, so that the next segment starts after the snapshot.
+            SnapshotState::Idle => self.command_log_thread(LogCommand::Roll),
+            SnapshotState::Requested => {}
+        }
+        if snapshot.zxid > self.durable_through {
+            tracing::warn!(
+                zxid = %snapshot.zxid, durable_through = %self.durable_through,
+                "snapshot of a tree ahead of the durable log"
+            );
+        }
+        let command = SnapshotCommand::Write {
+            zxid: snapshot.zxid,
+            bytes: snapshot.bytes,
+        };
+        match self.snapshot_thread.try_send(command) {
+            Ok(()) => self.snapshot_state = SnapshotState::Writing,
+            Err(error) => {
+                tracing::warn!(%error, "the snapshot thread cannot take a snapshot now");
+                self.snapshot_state = SnapshotState::Idle;
+            }
+        }
+    }
+}
+
+impl Handler<SnapshotThreadReport> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, message: SnapshotThreadReport, _: &mut Self::Context) {
+        match message.report {
+            SnapshotReport::Written { zxid, result } => {
+                self.snapshot_state = SnapshotState::Idle;
+                if let Err(error) = result {
+                    // The log still holds everything: a failed snapshot costs only a
+                    // longer replay, as in Apache.
+                    tracing::error!(%zxid, %error, "writing a snapshot failed");
+                }
+            }
+            SnapshotReport::Purged(Ok(report)) => {
+                let removed = report.removed.snapshots.len() + report.removed.segments.len();
+                if removed > 0 {
+                    tracing::info!(
+                        removed,
+                        oldest_kept_snapshot = ?report.oldest_kept_snapshot,
+                        "purged old snapshots and log segments"
+                    );
+                }
+            }
+            SnapshotReport::Purged(Err(error)) => tracing::warn!(%error, "purge failed"),
+        }
+    }
+}
+
+impl Handler<Purge> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Purge, _: &mut Self::Context) {
+        if let Err(error) = self.snapshot_thread.try_send(SnapshotCommand::Purge) {
+            tracing::debug!(%error, "purge skipped: the snapshot thread is busy");
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The transaction log: segments in `<dataLogDir>/version-2/`, appended to in zxid order.
+//!
+//! Group commit is the caller's loop: [`TxnLog::append`] encodes txns into a buffer (no
+//! system call), [`TxnLog::sync`] writes the buffer and fsyncs once, however many txns it
+//! holds. [`TxnLog::roll`] closes the current segment; the next append starts a new one
+//! named after its first zxid. The log never appends to a segment of an earlier run: the
+//! first append after opening starts a new segment, as Apache's does.
+
+use super::config::StorageConfig;
+use super::error::StorageError;
+use super::files;
+use super::record;
+use super::segment::SegmentWriter;
+use std::path::{Path, PathBuf};
+use zk_proto::Zxid;
+use zk_tree::Txn;
+
+/// Whether `next` is the zxid that comes right after `previous`: the next counter in the
+/// same epoch, or the first (counter 1) of a later epoch.
+pub fn is_next_zxid(previous: Zxid, next: Zxid) -> bool {
+    if next.epoch() == previous.epoch() {
+        next.0 == previous.0 + 1
+    } else {
+        next.epoch() > previous.epoch() && next.counter() == 1
+    }
+}
+
+/// What one [`TxnLog::sync`] made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synced {
+    /// Every txn up to this zxid is durable (or written, with `forceSync=no`).
+    pub through: Zxid,
+    /// Txns written by this sync.
+    pub txn_count: usize,
+    /// Bytes of records written by this sync.
+    pub bytes: u64,
+}
+
+/// The append side of the transaction log.
+#[derive(Debug)]
+pub struct TxnLog {
+    dir: PathBuf,
+    preallocation_bytes: u64,
+    force_sync: bool,
+    max_txn_bytes: usize,
+    segment: Option<SegmentWriter>,
+    /// Records appended and not yet written.
+    buffer: Vec<u8>,
+    buffered_first: Option<Zxid>,
+    buffered_count: usize,
+    last_appended: Zxid,
+    last_synced: Zxid,
+}
+
+impl TxnLog {
+    /// Opens the log directory of `config` for appending after `last_zxid` (the last txn
+    /// recovered). Use [`super::recover`], which checks and repairs the log first.
+    pub fn open(config: &StorageConfig, last_zxid: Zxid) -> Result<TxnLog, StorageError> {
+        let dir = files::version_dir(&config.data_log_dir);
+        files::create_dir(&dir)?;
+        Ok(TxnLog {
+            dir,
+            preallocation_bytes: config.preallocation_bytes,
+            force_sync: config.force_sync,
+            max_txn_bytes: config.max_txn_bytes,
+            segment: None,
+            buffer: Vec::new(),
+            buffered_first: None,
+            buffered_count: 0,
+            last_appended: last_zxid,
+            last_synced: last_zxid,
+        })
+    }
+
+    /// The directory holding the segments.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The zxid of the last txn appended.
+    pub fn last_appended_zxid(&self) -> Zxid {
+        self.last_appended
+    }
+
+    /// The zxid through which everything is durable.
+    pub fn last_synced_zxid(&self) -> Zxid {
+        self.last_synced
+    }
+
+    /// The segment being appended to, if one is open.
+    pub fn current_segment(&self) -> Option<&Path> {
+        self.segment.as_ref().map(SegmentWriter::path)
+    }
+
+    /// Buffers the records of `txns`, which must continue the log's zxid sequence. All or
+    /// nothing: on error nothing is appended.
+    pub fn append(&mut self, txns: &[Txn]) -> Result<(), StorageError> {
+        let buffer_len = self.buffer.len();
+        let mut last = self.last_appended;
+        for txn in txns {
+            let encoded = if is_next_zxid(last, txn.zxid) {
+                record::encode(txn, &mut self.buffer, self.max_txn_bytes)
+            } else {
+                Err(StorageError::OutOfOrder {
+                    previous: last,
+                    found: txn.zxid,
+                })
+            };
+            if let Err(error) = encoded {
+                self.buffer.truncate(buffer_len);
+                return Err(error);
+            }
+            last = txn.zxid;
+        }
+        if let Some(first) = txns.first() {
+            self.buffered_first.get_or_insert(first.zxid);
+        }
+        self.buffered_count += txns.len();
+        self.last_appended = last;
+        Ok(())
+    }
+
+    /// Writes everything appended and fsyncs once (a no-op when nothing was appended).
+    pub fn sync(&mut self) -> Result<Synced, StorageError> {
+        let Some(first) = self.buffered_first else {
+            return Ok(Synced {
+                through: self.last_synced,
+                txn_count: 0,
+                bytes: 0,
+            });
+        };
+        let segment = match &mut self.segment {
+            Some(segment) => segment,
+            None => self.segment.insert(SegmentWriter::create(
+                &self.dir,
+                first,
+                self.preallocation_bytes,
+            )?),
+        };
+        segment.write(&self.buffer)?;
+        segment.sync(self.force_sync)?;
+        let synced = Synced {
+            through: self.last_appended,
+            txn_count: self.buffered_count,
+            bytes: self.buffer.len() as u64,
+        };
+        self.buffer.clear();
+        self.buffered_first = None;
+        self.buffered_count = 0;
+        self.last_synced = self.last_appended;
+        Ok(synced)
+    }
+
+    /// Syncs what is appended, then closes the segment: the next append starts a new one.
+    pub fn roll(&mut self) -> Result<Synced, StorageError> {
+        let synced = self.sync()?;
+        self.segment = None;
+        Ok(synced)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::segment;
+    use zk_proto::{Epoch, SessionId};
+    use zk_tree::TxnBody;
+
+    fn txn(zxid: Zxid) -> Txn {
+        Txn {
+            zxid,
+            time_ms: 0,
+            session_id: SessionId(1),
+            body: TxnBody::CreateSession { timeout_ms: 10_000 },
+        }
+    }
+
+    fn txns(range: std::ops::RangeInclusive<i64>) -> Vec<Txn> {
+        range.map(|zxid| txn(Zxid(zxid))).collect()
+    }
+
+    fn config(dir: &Path) -> StorageConfig {
+        StorageConfig {
+            preallocation_bytes: 4096,
+            ..StorageConfig::new(dir)
+        }
+    }
+
+    fn logged_zxids(dir: &Path) -> Vec<(String, Vec<i64>)> {
+        files::list(dir, files::LOG_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|file| {
+                let mut zxids = Vec::new();
+                segment::scan(&file.path, 1 << 20, |_, txn| {
+                    zxids.push(txn.zxid.0);
+                    Ok(())
+                })
+                .unwrap();
+                let name = file
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (name, zxids)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zxid_succession_allows_new_epochs_only_at_counter_one() {
+        let last = Zxid::new(Epoch(1), 7);
+        assert!(is_next_zxid(last, Zxid::new(Epoch(1), 8)));
+        assert!(is_next_zxid(last, Zxid::new(Epoch(2), 1)));
+        assert!(is_next_zxid(last, Zxid::new(Epoch(5), 1)));
+        assert!(!is_next_zxid(last, Zxid::new(Epoch(1), 9)));
+        assert!(!is_next_zxid(last, Zxid::new(Epoch(2), 2)));
+        assert!(!is_next_zxid(last, last));
+        assert!(is_next_zxid(Zxid::ZERO, Zxid(1)));
+    }
+
+    #[test]
+    fn one_sync_writes_every_appended_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        log.append(&txns(1..=3)).unwrap();
+        log.append(&txns(4..=10)).unwrap();
+        assert_eq!(log.last_synced_zxid(), Zxid::ZERO);
+        let synced = log.sync().unwrap();
+        assert_eq!((synced.through, synced.txn_count), (Zxid(10), 10));
+        assert_eq!(log.sync().unwrap().txn_count, 0, "nothing left to sync");
+        assert_eq!(
+            logged_zxids(log.dir()),
+            vec![("log.1".to_owned(), (1..=10).collect())]
+        );
+    }
+
+    #[test]
+    fn rolling_starts_a_segment_named_after_its_first_zxid() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid(4)).unwrap();
+        log.append(&txns(5..=6)).unwrap();
+        log.sync().unwrap();
+        log.append(&txns(7..=7)).unwrap();
+        let synced = log.roll().unwrap();
+        assert_eq!(synced.through, Zxid(7), "roll syncs what is pending");
+        log.roll().unwrap();
+        log.append(&txns(8..=9)).unwrap();
+        log.sync().unwrap();
+        assert_eq!(
+            logged_zxids(log.dir()),
+            vec![
+                ("log.5".to_owned(), vec![5, 6, 7]),
+                ("log.8".to_owned(), vec![8, 9])
+            ]
+        );
+    }
+
+    #[test]
+    fn out_of_order_and_oversized_appends_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        let mut batch = txns(1..=2);
+        batch.push(txn(Zxid(4)));
+        assert!(matches!(
+            log.append(&batch),
+            Err(StorageError::OutOfOrder {
+                previous: Zxid(2),
+                found: Zxid(4)
+            })
+        ));
+        assert_eq!(log.last_appended_zxid(), Zxid::ZERO);
+        let mut big = txn(Zxid(1));
+        big.body = TxnBody::Error(zk_proto::ErrorCode::NoNode);
+        let mut tiny = config(dir.path());
+        tiny.max_txn_bytes = 2;
+        let mut strict = TxnLog::open(&tiny, Zxid::ZERO).unwrap();
+        assert!(matches!(
+            strict.append(&[big]),
+            Err(StorageError::TxnTooLarge { .. })
+        ));
+        assert_eq!(strict.sync().unwrap().txn_count, 0);
+        log.append(&txns(1..=1)).unwrap();
+        assert_eq!(log.sync().unwrap().through, Zxid(1));
+    }
+}
