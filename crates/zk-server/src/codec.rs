@@ -58,11 +58,8 @@ impl Decoder for ClientCodec {
             }
         }
         let mut frames = Vec::new();
-        loop {
-            let consumed_len = match split_frame(buffer, self.max_frame_len)? {
-                Some(frame) => frame.consumed_len,
-                None => break,
-            };
+        while let Some(frame) = split_frame(buffer, self.max_frame_len)? {
+            let consumed_len = frame.consumed_len;
             let mut frame = buffer.split_to(consumed_len);
             frame.advance(zk_proto::frame::LENGTH_PREFIX_LEN);
             frames.push(frame);

@@ -204,10 +204,17 @@ impl ServerConfig {
                     let kib: i64 = parse_number(key, value, i64::MIN..=i64::MAX / 1024)?;
                     config.snap_size_limit_bytes = kib.max(0) as u64 * 1024;
                 }
-                "preAllocSize" => config.preallocation_bytes = parse_number::<u64>(key, value, 1..=u64::MAX / 1024)? * 1024,
+                "preAllocSize" => {
+                    config.preallocation_bytes =
+                        parse_number::<u64>(key, value, 1..=u64::MAX / 1024)? * 1024
+                }
                 "forceSync" => config.force_sync = parse_bool(key, value)?,
-                "autopurge.snapRetainCount" => config.snap_retain_count = parse_number(key, value, 0..=usize::MAX)?,
-                "autopurge.purgeInterval" => config.purge_interval_hours = parse_number(key, value, 0..=u32::MAX)?,
+                "autopurge.snapRetainCount" => {
+                    config.snap_retain_count = parse_number(key, value, 0..=usize::MAX)?
+                }
+                "autopurge.purgeInterval" => {
+                    config.purge_interval_hours = parse_number(key, value, 0..=u32::MAX)?
+                }
                 "initLimit" => config.init_limit_ticks = parse_number(key, value, 1..=u32::MAX)?,
                 "syncLimit" => config.sync_limit_ticks = parse_number(key, value, 1..=u32::MAX)?,
                 _ if key.starts_with("server.") => config.peers.push(parse_peer(key, value)?),
@@ -470,7 +477,10 @@ mod tests {
         assert_eq!(config.snap_count, 5000);
         assert_eq!(config.preallocation_bytes, 1024 * 1024);
         assert!(!config.force_sync);
-        assert_eq!((config.snap_retain_count, config.purge_interval_hours), (4, 2));
+        assert_eq!(
+            (config.snap_retain_count, config.purge_interval_hours),
+            (4, 2)
+        );
         assert!(ServerConfig::from_entries(&entries(&[("forceSync", "maybe")])).is_err());
     }
 

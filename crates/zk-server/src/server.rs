@@ -24,11 +24,17 @@ use zk_tree::TreeConfig;
 #[derive(Debug, Error)]
 pub enum ServerError {
     #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: std::path::PathBuf, source: std::io::Error },
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot recover the data: {0}")]
     Storage(#[from] StorageError),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
     #[error("the transaction log failed; see the log above")]
@@ -59,7 +65,10 @@ pub fn storage_config(config: &ServerConfig) -> StorageConfig {
 /// Runs a standalone server until SIGINT or SIGTERM.
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     for dir in [&config.data_dir, &config.data_log_dir] {
-        std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
     }
     let (storage_config, warnings) = storage_config(&config).normalize()?;
     for warning in warnings {
@@ -87,7 +96,12 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     let config = Arc::new(config);
     let stats = Arc::new(ServerStats::default());
     let fatal = Arc::new(Notify::new());
-    let pipeline = Pipeline::new(tree, PipelineLimits { max_in_flight_writes: MAX_IN_FLIGHT_WRITES });
+    let pipeline = Pipeline::new(
+        tree,
+        PipelineLimits {
+            max_in_flight_writes: MAX_IN_FLIGHT_WRITES,
+        },
+    );
 
     // The tree, the final stage and the log share this thread; sockets and decoding run on
     // a second one. On two cores that splits the work roughly in half, and the messages of
@@ -114,15 +128,30 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     if snapshot_after_replay {
         tree.do_send(TakeSnapshot);
     }
-    let sessions =
-        SessionActor::new(STANDALONE_SERVER_ID, config.clone(), tree.clone(), restored_sessions, stats.clone()).start();
+    let sessions = SessionActor::new(
+        STANDALONE_SERVER_ID,
+        config.clone(),
+        tree.clone(),
+        restored_sessions,
+        stats.clone(),
+    )
+    .start();
 
     let listener = TcpListener::bind(config.client_address)
         .await
-        .map_err(|source| ServerError::Bind { address: config.client_address, source })?;
+        .map_err(|source| ServerError::Bind {
+            address: config.client_address,
+            source,
+        })?;
     let address = listener.local_addr().unwrap_or(config.client_address);
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving clients (standalone)");
-    let peers = Peers { tree, sessions, final_stage, stats, config };
+    let peers = Peers {
+        tree,
+        sessions,
+        final_stage,
+        stats,
+        config,
+    };
     let network = Arbiter::new();
     let listener = std::sync::Mutex::new(Some(listener));
     network.spawn_fn(move || {
@@ -143,7 +172,9 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
 /// A random 64-bit value from the standard library's per-process hashing keys.
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
-    std::collections::hash_map::RandomState::new().build_hasher().finish()
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 async fn wait_for_shutdown_signal() -> Result<(), ServerError> {

@@ -93,8 +93,17 @@ pub struct TreeActorParts {
 
 impl TreeActor {
     pub fn new(parts: TreeActorParts) -> Self {
-        let TreeActorParts { pipeline, final_stage, log, container_check_interval, stats, fatal } = parts;
-        stats.last_applied_zxid.store(pipeline.tree().last_applied_zxid().0, Relaxed);
+        let TreeActorParts {
+            pipeline,
+            final_stage,
+            log,
+            container_check_interval,
+            stats,
+            fatal,
+        } = parts;
+        stats
+            .last_applied_zxid
+            .store(pipeline.tree().last_applied_zxid().0, Relaxed);
         TreeActor {
             pipeline,
             final_stage,
@@ -108,8 +117,17 @@ impl TreeActor {
     }
 
     /// Prepares a write and keeps its transaction for the next hand-over to the log.
-    fn prepare(&mut self, origin: WriteOrigin, auth: &AuthContext, time_ms: i64, request: &WriteRequest, multi_op_codes: Vec<OpCode>) -> Zxid {
-        let txn = self.pipeline.submit_write(origin, auth, time_ms, request, multi_op_codes);
+    fn prepare(
+        &mut self,
+        origin: WriteOrigin,
+        auth: &AuthContext,
+        time_ms: i64,
+        request: &WriteRequest,
+        multi_op_codes: Vec<OpCode>,
+    ) -> Zxid {
+        let txn = self
+            .pipeline
+            .submit_write(origin, auth, time_ms, request, multi_op_codes);
         let zxid = txn.zxid;
         self.unpersisted.push(txn.clone());
         zxid
@@ -129,7 +147,9 @@ impl TreeActor {
     fn committed(&mut self, through: Zxid) {
         let mut outputs = Vec::new();
         self.pipeline.on_committed(through, &mut outputs);
-        self.stats.last_applied_zxid.store(self.pipeline.tree().last_applied_zxid().0, Relaxed);
+        self.stats
+            .last_applied_zxid
+            .store(self.pipeline.tree().last_applied_zxid().0, Relaxed);
         self.answer_server_writes(through);
         if !outputs.is_empty() {
             self.final_stage.do_send(Deliver { outputs });
@@ -203,10 +223,16 @@ impl Handler<SubmitRequests> for TreeActor {
         let mut outputs = Vec::new();
         for request in batch.requests {
             match request.operation {
-                Operation::Read(read) => {
-                    self.pipeline.submit_read(request.origin, batch.auth.clone(), read, &mut outputs)
-                }
-                Operation::Write { request: write, multi_op_codes } => {
+                Operation::Read(read) => self.pipeline.submit_read(
+                    request.origin,
+                    batch.auth.clone(),
+                    read,
+                    &mut outputs,
+                ),
+                Operation::Write {
+                    request: write,
+                    multi_op_codes,
+                } => {
                     let origin = WriteOrigin::Client(request.origin);
                     self.prepare(origin, &batch.auth, now, &write, multi_op_codes);
                 }
@@ -230,7 +256,13 @@ impl Handler<ServerWrite> for TreeActor {
             session_id: write.session,
             ids: Vec::new(),
         };
-        let zxid = self.prepare(WriteOrigin::Server, &auth, wall_clock_ms(), &write.request, Vec::new());
+        let zxid = self.prepare(
+            WriteOrigin::Server,
+            &auth,
+            wall_clock_ms(),
+            &write.request,
+            Vec::new(),
+        );
         let (sender, receiver) = oneshot::channel();
         self.server_waiters.insert(zxid, sender);
         self.commit();

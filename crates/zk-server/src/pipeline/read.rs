@@ -145,12 +145,12 @@ pub(super) fn execute(
                 }
             };
             let watch = (watch && result != Err(ErrorCode::BadArguments))
-                .then(|| WatchRegistration::Data { path });
+                .then_some(WatchRegistration::Data { path });
             (result, watch)
         }
         ReadRequest::GetData { path, watch } => {
             let result = get_data(tree, &path, auth);
-            let watch = (watch && result.is_ok()).then(|| WatchRegistration::Data { path });
+            let watch = (watch && result.is_ok()).then_some(WatchRegistration::Data { path });
             (result, watch)
         }
         ReadRequest::GetChildren {
@@ -159,7 +159,7 @@ pub(super) fn execute(
             with_stat,
         } => {
             let result = get_children(tree, &path, auth, with_stat);
-            let watch = (watch && result.is_ok()).then(|| WatchRegistration::Children { path });
+            let watch = (watch && result.is_ok()).then_some(WatchRegistration::Children { path });
             (result, watch)
         }
         other => (simple_read(tree, auth, other), None),

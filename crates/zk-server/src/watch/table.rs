@@ -96,10 +96,8 @@ impl WatchTable {
             let at_ancestor = level > 0;
             for (&watcher, &mode) in watchers {
                 match mode {
-                    WatchMode::PersistentRecursive => {
-                        if !event_is_child_change {
-                            fired.insert(watcher);
-                        }
+                    WatchMode::PersistentRecursive if !event_is_child_change => {
+                        fired.insert(watcher);
                     }
                     WatchMode::Persistent if !at_ancestor => {
                         fired.insert(watcher);
