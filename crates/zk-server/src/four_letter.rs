@@ -40,6 +40,9 @@ pub struct ServerSnapshot {
     pub watch_sessions_by_path: Vec<(String, Vec<SessionId>)>,
     pub uptime_ms: u64,
     pub digest: u64,
+    /// Bytes of snapshot files (`dataDir/version-2`) and of log files (`dataLogDir/version-2`).
+    pub data_dir_bytes: u64,
+    pub log_dir_bytes: u64,
 }
 
 /// The answer to a word that the whitelist does not allow.
@@ -58,7 +61,7 @@ pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerCo
         FourLetterWord::Srvr => server_stats(snapshot, false),
         FourLetterWord::Stat => server_stats(snapshot, true),
         FourLetterWord::Mntr => monitor(snapshot),
-        FourLetterWord::Conf => configuration(config),
+        FourLetterWord::Conf => configuration(config, snapshot),
         FourLetterWord::Cons => connections(snapshot, false) + "\n",
         FourLetterWord::Envi => environment(),
         FourLetterWord::Wchs => format!(
@@ -91,9 +94,14 @@ pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerCo
         FourLetterWord::Isro => "rw".to_owned(),
         FourLetterWord::Crst => "Connection stats reset.\n".to_owned(),
         FourLetterWord::Srst => "Server stats reset.\n".to_owned(),
-        FourLetterWord::Dirs => "datadir_size: 0\nlogdir_size: 0\n".to_owned(),
-        FourLetterWord::Gtmk => "0".to_owned(),
-        FourLetterWord::Stmk => "0".to_owned(),
+        FourLetterWord::Dirs => format!(
+            "datadir_size: {}\nlogdir_size: {}\n",
+            snapshot.data_dir_bytes, snapshot.log_dir_bytes
+        ),
+        // Log verbosity is set with RUST_LOG; there is no trace mask to read or set.
+        FourLetterWord::Gtmk | FourLetterWord::Stmk => {
+            "trace masks are not supported; set RUST_LOG instead\n".to_owned()
+        }
         FourLetterWord::Hash => format!("{}, {}\n", snapshot.last_zxid.0, snapshot.digest),
         FourLetterWord::TelnetClose => String::new(),
     }
@@ -234,12 +242,14 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
     out
 }
 
-fn configuration(config: &ServerConfig) -> String {
+fn configuration(config: &ServerConfig, snapshot: &ServerSnapshot) -> String {
     format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}/version-2\ndataDirSize=0\ndataLogDir={}/version-2\ndataLogSize=0\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
+        "clientPort={}\nsecureClientPort=-1\ndataDir={}/version-2\ndataDirSize={}\ndataLogDir={}/version-2\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId=0\n",
         config.client_address.port(),
         config.data_dir.display(),
+        snapshot.data_dir_bytes,
         config.data_log_dir.display(),
+        snapshot.log_dir_bytes,
         config.tick_time_ms,
         config.max_client_connections_per_ip,
         config.min_session_timeout_ms,

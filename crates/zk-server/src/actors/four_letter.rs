@@ -87,5 +87,21 @@ async fn gather(sources: &FourLetterSources) -> ServerSnapshot {
         watch_sessions_by_path: watches.sessions_by_path,
         uptime_ms: stats.uptime_ms(),
         digest: tree.digest,
+        data_dir_bytes: directory_bytes(&sources.config.data_dir.join("version-2")),
+        log_dir_bytes: directory_bytes(&sources.config.data_log_dir.join("version-2")),
     }
+}
+
+/// The total size of the files directly in `dir` (0 if it cannot be read), as the
+/// reference reports its data directories.
+fn directory_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|metadata| metadata.len())
+        .sum()
 }
