@@ -23,7 +23,7 @@ install_debian_packages() {
 }
 
 install_python_packages() {
-  if ! python3 -c 'import kazoo, pytest' 2>/dev/null \
+  if ! python3 -c 'import kazoo, pytest, pytest_timeout' 2>/dev/null \
      || [ "$(python3 -c 'import kazoo.version; print(kazoo.version.__version__)')" != "2.11.0" ]; then
     log "installing Python packages"
     python3 -m pip install -q -r tests/interop/requirements.txt
@@ -35,12 +35,13 @@ install_python_packages
 
 log "building"
 cargo build --workspace --all-targets --locked
+# Tests that start our server (the Rust client's, the interop suite) run this binary.
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export ZK_SERVER_BIN="$target_dir/debug/zk-server"
 
 log "Rust tests"
 cargo test --workspace --locked
 
 log "real clients against zk-server and the reference ZooKeeper"
-ZK_SERVER_BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/zk-server"
-export ZK_SERVER_BIN
 export ZK_TARGET="${ZK_TARGET:-both}"
 python3 -m pytest tests/interop -q -p no:cacheprovider
