@@ -1,1 +1,32 @@
-//! Shared helpers for the benchmarks in `benches/`.
+//! Shared helpers for the benchmarks in `benches/`, and the load tools: `zk-load`, a load
+//! generator that speaks the ZooKeeper wire protocol (through zk-proto) to any server, and
+//! `zk-bench-report`, which turns the JSON lines of a comparison run into tables.
+//!
+//! # Layout
+//! - [`cli`]: zk-load's flags to a [`cli::Command`].
+//! - [`workload`]: one load run: setup, sessions, measurement window, CPU and memory samples.
+//! - [`load_plan`]: what one load session sends and what it counts.
+//! - [`key_space`]: the run's znode names and the setup step that creates them.
+//! - [`connection`]: one session over TCP: handshake, single calls, the pipelined loop that
+//!   keeps K requests in flight and matches replies by xid.
+//! - [`probe`]: readiness probe (connect + `exists`), also used to time restarts.
+//! - [`op_mix`]: operations and their weights; [`rng`]: the seeded generator behind choices.
+//! - [`histogram`]: latency histogram (HdrHistogram) and percentile summary.
+//! - [`proc_stats`]: CPU time and resident memory from /proc and getrusage.
+//! - [`report`]: [`report::LoadReport`], as text or one JSON line.
+//! - [`compare`]: medians and ratios over the JSON lines of `benches/compare.sh`.
+//! - [`error`]: the one error type, [`error::LoadError`].
+
+pub mod cli;
+pub mod compare;
+pub mod connection;
+pub mod error;
+pub mod histogram;
+pub mod key_space;
+pub mod load_plan;
+pub mod op_mix;
+pub mod probe;
+pub mod proc_stats;
+pub mod report;
+pub mod rng;
+pub mod workload;

@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# Side-by-side load comparison: our zk-server against Apache ZooKeeper 3.8.0 (Debian), both
+# standalone on 127.0.0.1 with the same settings, measured by zk-load in the same run.
+#
+#   bash benches/compare.sh [--quick] [--reps N] [--znodes N] [--no-build]
+#
+# What it does (see benches/README.md for what each number means):
+#   1. builds zk-server and zk-load (release), unless --no-build;
+#   2. starts both servers on free ports, each in its own process group and temp dataDir;
+#   3. warms both up, then runs the matrix {getData, setData, create sequential} x
+#      {sessions x in-flight points} with 100-byte data, alternating reference / ours for
+#      every point, repeated --reps times; prints medians and ratios ours / reference;
+#   4. plots throughput against requests in flight (PNG, matplotlib);
+#   5. on fresh servers: resident memory after creating --znodes znodes of 100 bytes, and
+#      the restart time with that tree (process start to the first successful request).
+# Every wait is bounded; only processes this script started are stopped (by PID); the temp
+# data directories are removed on exit. Results go to benches/results/<quick|full>/.
+set -euo pipefail
+
+ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT_DIR/target}"
+
+COMMAND_LINE="bash benches/compare.sh${*:+ $*}"
+MODE=full
+REPS=3
+ZNODES=""
+BUILD=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --reps) REPS="$2"; shift ;;
+    --znodes) ZNODES="$2"; shift ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# ---- the matrix -------------------------------------------------------------------------
+OPERATIONS=(get set create)
+TICK_TIME_MS=2000
+DATA_BYTES=100
+KEYS=1000
+if [[ $MODE == quick ]]; then
+  POINTS=(1x1 8x100)
+  RUN_WARMUP=1s
+  RUN_DURATION=2s
+  SERVER_WARMUP=3s
+  ZNODES="${ZNODES:-50000}"
+else
+  POINTS=(1x1 1x10 8x10 8x100 32x100)
+  RUN_WARMUP=2s
+  RUN_DURATION=5s
+  SERVER_WARMUP=10s
+  ZNODES="${ZNODES:-200000}"
+fi
+READY_TIMEOUT=60s          # from process start to the first answered request
+RESTART_TIMEOUT=300s       # a restart with a large tree may take long; still bounded
+STOP_TIMEOUT_S=20          # SIGTERM, then SIGKILL after this many seconds
+RESULTS_DIR="$ROOT_DIR/benches/results/$MODE"
+
+# ---- the reference ----------------------------------------------------------------------
+JAVA=/usr/bin/java
+REFERENCE_MAIN=org.apache.zookeeper.server.quorum.QuorumPeerMain
+# zookeeper.jar's manifest names its own dependencies; logging needs the log4j binding too.
+REFERENCE_CLASSPATH=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "compare.sh: FAILED: $*"; exit 1; }
+
+for jar in /usr/share/java/zookeeper.jar /usr/share/java/slf4j-log4j12.jar /usr/share/java/log4j-1.2.jar; do
+  [[ -f $jar ]] || die "$jar is missing: install the Debian packages zookeeper and libzookeeper-java"
+done
+[[ -x $JAVA ]] || die "$JAVA is missing: install openjdk-17-jre-headless"
+command -v python3 >/dev/null || die "python3 is missing (used for free ports and the plot)"
+
+if [[ $BUILD == 1 ]]; then
+  log "building zk-server and zk-load (release, target dir $TARGET_DIR)"
+  (cd "$ROOT_DIR" && cargo build --release -q -p zk-server -p zk-benches --bin zk-load --bin zk-bench-report)
+fi
+ZK_SERVER="$TARGET_DIR/release/zk-server"
+ZK_LOAD="$TARGET_DIR/release/zk-load"
+ZK_REPORT="$TARGET_DIR/release/zk-bench-report"
+for binary in "$ZK_SERVER" "$ZK_LOAD" "$ZK_REPORT"; do
+  [[ -x $binary ]] || die "$binary is missing (run without --no-build)"
+done
+
+# ---- process bookkeeping: only what we started, by PID ----------------------------------
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/zk-compare.XXXXXX")"
+STARTED_PIDS=()
+
+stop_pid() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  # Each server runs in its own process group (setsid), whose id is its PID.
+  local group
+  group="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
+  if [[ $group == "$pid" ]]; then kill -TERM -- "-$pid" 2>/dev/null || true; else kill -TERM "$pid" 2>/dev/null || true; fi
+  local waited=0
+  while kill -0 "$pid" 2>/dev/null && (( waited < STOP_TIMEOUT_S * 10 )); do
+    sleep 0.1; waited=$((waited + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM for ${STOP_TIMEOUT_S}s: SIGKILL"
+    if [[ $group == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+  rm -rf "$RUN_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# write_config KIND DIR PORT: the same settings for both servers; fsync on (forceSync=yes
+# is the reference's default, written out so that the intent is visible).
+write_config() {
+  local dir=$2 port=$3
+  mkdir -p "$dir/data"
+  cat > "$dir/zoo.cfg" <<EOF
+tickTime=$TICK_TIME_MS
+dataDir=$dir/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+forceSync=yes
+EOF
+}
+
+# spawn KIND DIR: starts the server of KIND (reference|ours) on DIR/zoo.cfg, in its own
+# process group; sets SPAWNED_PID and SPAWNED_AT_NS.
+spawn() {
+  local kind=$1 dir=$2
+  SPAWNED_AT_NS=$(date +%s%N)
+  if [[ $kind == reference ]]; then
+    # JVM defaults, as Debian's zkServer.sh starts it (no heap flags: Java 17 takes a
+    # quarter of RAM as the maximum heap and uses G1).
+    setsid "$JAVA" -cp "$REFERENCE_CLASSPATH" -Dzookeeper.root.logger=INFO,CONSOLE \
+      "$REFERENCE_MAIN" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+  else
+    RUST_LOG=warn setsid "$ZK_SERVER" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+  fi
+  SPAWNED_PID=$!
+  STARTED_PIDS+=("$SPAWNED_PID")
+}
+
+# wait_ready PORT PID LIMIT [PATH]: probes until PATH (default /) is answered; prints the
+# probe's JSON line. Fails if the process died.
+wait_ready() {
+  local port=$1 pid=$2 limit=$3 path=${4:-/}
+  local line
+  line="$("$ZK_LOAD" --server "127.0.0.1:$port" --probe "$path" --probe-timeout "$limit" \
+    --connect-timeout 1s --response-timeout 5s --json || true)"
+  kill -0 "$pid" 2>/dev/null || { log "server pid $pid died"; return 1; }
+  printf '%s\n' "$line"
+}
+
+json_field() { # json_field NAME LINE: a number or string field of a flat JSON line
+  sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -n1
+}
+
+# start KIND: a fresh server of KIND; sets <KIND>_PID, <KIND>_PORT, <KIND>_DIR.
+start() {
+  local kind=$1 attempt dir port line
+  for attempt in 1 2 3; do
+    dir="$RUN_DIR/$kind-$(date +%s%N)"
+    port="$(free_port)"
+    write_config "$kind" "$dir" "$port"
+    spawn "$kind" "$dir"
+    if line="$(wait_ready "$port" "$SPAWNED_PID" "$READY_TIMEOUT")" && [[ $(json_field probe "$line") == found ]]; then
+      printf -v "${kind^^}_PID" '%s' "$SPAWNED_PID"
+      printf -v "${kind^^}_PORT" '%s' "$port"
+      printf -v "${kind^^}_DIR" '%s' "$dir"
+      log "started $kind: pid $SPAWNED_PID, port $port, ready after $(json_field elapsed_ms "$line") ms"
+      return 0
+    fi
+    stop_pid "$SPAWNED_PID"
+    if ! grep -q "Address already in use" "$dir/server.log"; then
+      tail -n 40 "$dir/server.log" >&2
+      die "$kind did not become ready within $READY_TIMEOUT (log above)"
+    fi
+    log "port $port was taken; retrying"
+  done
+  die "$kind: no free port after 3 attempts"
+}
+
+server_pid() { local var="${1^^}_PID"; printf '%s' "${!var}"; }
+server_port() { local var="${1^^}_PORT"; printf '%s' "${!var}"; }
+
+# load KIND ARGS...: runs zk-load against KIND, prints its JSON line. Errors in the run make
+# zk-load exit 3; the line is still printed (and the error count shows in the tables).
+load() {
+  local kind=$1; shift
+  local status=0 line
+  line="$("$ZK_LOAD" --server "127.0.0.1:$(server_port "$kind")" --server-pid "$(server_pid "$kind")" \
+    --data-bytes "$DATA_BYTES" --json "$@")" || status=$?
+  if [[ $status -ne 0 && $status -ne 3 ]]; then
+    kill -0 "$(server_pid "$kind")" 2>/dev/null || die "$kind (pid $(server_pid "$kind")) died; see its log"
+    die "zk-load against $kind failed (exit $status): $*"
+  fi
+  [[ $status -eq 3 ]] && log "!!!!!!!! $kind: the run had ERRORS: $(json_field errors "$line") — see errors_by_kind in $RESULTS_DIR/raw.jsonl !!!!!!!!"
+  printf '%s\n' "$line"
+}
+
+machine_description() {
+  echo "- CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "- kernel: $(uname -r); Java: $("$JAVA" -version 2>&1 | head -n1)"
+  echo "- reference: Apache ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?') (Debian), JVM defaults"
+  echo "- load average (1/5/15 min) at the start: $LOAD_AT_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: other work running at the same time adds noise)"
+  echo "- ours: zk-server $(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?') (+ uncommitted changes: $(cd "$ROOT_DIR" && git status --porcelain 2>/dev/null | wc -l | tr -d ' ') files), release build"
+}
+
+mkdir -p "$RESULTS_DIR"
+RAW="$RESULTS_DIR/raw.jsonl"
+: > "$RAW"
+STARTED_AT=$(date +%s)
+LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- durability of our server -----------------------------------------------------------
+NOTES=()
+if ! "$ZK_SERVER" --help | grep -q forceSync; then
+  NOTES+=("zk-server --help does not mention forceSync: our server may not write or fsync a transaction log, so its write numbers (set, create) are not like-for-like with the reference, which fsyncs every write batch.")
+fi
+
+# ---- the matrix -------------------------------------------------------------------------
+start reference
+start ours
+log "server warm-up: $SERVER_WARMUP of mixed load on each (not recorded)"
+for kind in reference ours; do
+  load "$kind" --root /warmup --keys "$KEYS" --sessions 8 --in-flight 100 \
+    --mix get=2,set=1,create=1 --warmup 0 --duration "$SERVER_WARMUP" --label "$kind:warmup" >/dev/null
+  # The measured runs share one key space, created once per server.
+  load "$kind" --root /bench --keys "$KEYS" --requests 1 --warmup 0 --label "$kind:setup" >/dev/null
+done
+
+total_runs=$(( REPS * ${#POINTS[@]} * ${#OPERATIONS[@]} * 2 ))
+run_number=0
+for rep in $(seq 1 "$REPS"); do
+  for point in "${POINTS[@]}"; do
+    sessions=${point%x*}; in_flight=${point#*x}
+    for op in "${OPERATIONS[@]}"; do
+      for kind in reference ours; do
+        run_number=$((run_number + 1))
+        line="$(load "$kind" --root /bench --keys "$KEYS" --reuse-keys --sessions "$sessions" \
+          --in-flight "$in_flight" --mix "$op" --warmup "$RUN_WARMUP" --duration "$RUN_DURATION" \
+          --seed "$rep" --label "$kind:r$rep")"
+        printf '%s\n' "$line" >> "$RAW"
+        log "[$run_number/$total_runs] rep $rep $op ${point} $kind: $(printf '%.0f' "$(json_field ops_per_s "$line")") ops/s, p99 $(json_field p99_us "$line") us, server CPU $(printf '%.1f' "$(json_field server_cpu_us_per_op "$line")") us/op, errors $(json_field errors "$line")"
+      done
+    done
+  done
+done
+
+OURS_DATA_FILES=$(find "$OURS_DIR/data" -type f | wc -l | tr -d ' ')
+REFERENCE_DATA_FILES=$(find "$REFERENCE_DIR/data" -type f | wc -l | tr -d ' ')
+if [[ $OURS_DATA_FILES == 0 ]]; then
+  NOTES+=("After the write runs our server's dataDir holds no file (the reference's holds $REFERENCE_DATA_FILES): it has no transaction log or snapshot yet, so its writes are not durable and set/create are not comparable to the reference's fsync'd writes.")
+fi
+stop_pid "$REFERENCE_PID"
+stop_pid "$OURS_PID"
+
+# ---- memory with a large tree, and restart time -----------------------------------------
+declare -A MEMORY_MIB RESTART_MS RESTART_MEMORY_MIB SETUP_RATE
+for kind in reference ours; do
+  start "$kind"
+  log "$kind: creating $ZNODES znodes of $DATA_BYTES bytes"
+  line="$(load "$kind" --root /mem --keys "$ZNODES" --requests 1 --warmup 0 \
+    --setup-sessions 4 --setup-in-flight 100 --max-duration 30m --label "$kind:memory")"
+  printf '%s\n' "$line" >> "$RESULTS_DIR/memory.jsonl"
+  rss_kb="$(json_field server_rss_kb "$line")"
+  MEMORY_MIB[$kind]="$(awk -v kb="$rss_kb" 'BEGIN { printf "%.0f", kb / 1024 }')"
+  seconds="$(sed -n 's/.*"setup":{"znodes":[0-9]*,"seconds":\([0-9.e+-]*\).*/\1/p' <<<"$line")"
+  SETUP_RATE[$kind]="$(awk -v n="$ZNODES" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
+  pid="$(server_pid "$kind")"; port="$(server_port "$kind")"; dir_var="${kind^^}_DIR"; dir="${!dir_var}"
+  stop_pid "$pid"
+  spawn "$kind" "$dir"
+  line="$(wait_ready "$port" "$SPAWNED_PID" "$RESTART_TIMEOUT" /mem/key-0 || true)"
+  now_ns=$(date +%s%N)
+  case "$(json_field probe "$line")" in
+    found)
+      RESTART_MS[$kind]="$(( (now_ns - SPAWNED_AT_NS) / 1000000 ))"
+      RESTART_MEMORY_MIB[$kind]="$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$SPAWNED_PID/status")" ;;
+    missing)
+      RESTART_MS[$kind]="n/a (no persistence: /mem/key-0 is gone after the restart)"
+      RESTART_MEMORY_MIB[$kind]="n/a" ;;
+    *)
+      RESTART_MS[$kind]="FAILED: no answer within $RESTART_TIMEOUT ($(json_field error "$line"))"
+      RESTART_MEMORY_MIB[$kind]="n/a" ;;
+  esac
+  stop_pid "$SPAWNED_PID"
+done
+
+# ---- the report -------------------------------------------------------------------------
+TABLE="$("$ZK_REPORT" "$RAW" --baseline reference --candidate ours --csv "$RESULTS_DIR/throughput.csv")"
+
+PLOT_NOTE="plot: ${RESULTS_DIR#"$ROOT_DIR"/}/throughput.png"
+if ! python3 - "$RESULTS_DIR/throughput.csv" "$RESULTS_DIR/throughput.png" "$MODE" <<'PYTHON'
+import csv, sys
+try:
+    import matplotlib
+except ImportError:
+    sys.exit("matplotlib is missing: pip install matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+rows = list(csv.DictReader(open(sys.argv[1])))
+mixes = sorted({row["mix"] for row in rows})
+figure, axes = plt.subplots(1, len(mixes), figsize=(5 * len(mixes), 4), squeeze=False)
+for axis, mix in zip(axes[0], mixes):
+    for server, style in (("reference", "o-"), ("ours", "s-")):
+        points = sorted(
+            (int(row["total_in_flight"]), float(row["ops_per_s"]))
+            for row in rows
+            if row["mix"] == mix and row["server"] == server
+        )
+        if points:
+            axis.plot([p[0] for p in points], [p[1] for p in points], style, label=server)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_title(mix.split("=")[0])
+    axis.set_xlabel("requests in flight (sessions x per session)")
+    axis.set_ylabel("ops/s (median)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+figure.suptitle(f"zk-load, 100-byte data, standalone, fsync on ({sys.argv[3]} run)")
+figure.tight_layout()
+figure.savefig(sys.argv[2], dpi=100)
+PYTHON
+then
+  PLOT_NOTE="!!!!!!!! plot NOT regenerated (see the error above) !!!!!!!!"
+fi
+
+ELAPSED=$(( $(date +%s) - STARTED_AT ))
+SUMMARY="$RESULTS_DIR/summary.md"
+{
+  echo "## $MODE run, $(date -u '+%Y-%m-%d %H:%M UTC'), ${ELAPSED}s"
+  echo
+  echo "Command: \`$COMMAND_LINE\` (znodes for the memory test: $ZNODES)"
+  echo
+  machine_description
+  echo
+  echo "Settings: standalone, tickTime=$TICK_TIME_MS, forceSync=yes, $DATA_BYTES-byte data, $KEYS keys;"
+  echo "each point: $RUN_WARMUP warm-up + $RUN_DURATION measured, $REPS repetitions, reference and ours alternating;"
+  echo "medians of the repetitions; ratio = ours / reference (above 1 is better for ops/s, worse for the others)."
+  echo
+  echo "$TABLE"
+  echo
+  echo "| $ZNODES znodes of $DATA_BYTES bytes | reference | ours |"
+  echo "|---|---:|---:|"
+  echo "| create rate (4 sessions x 100 in flight), znodes/s | ${SETUP_RATE[reference]} | ${SETUP_RATE[ours]} |"
+  echo "| resident memory after creating them, MiB | ${MEMORY_MIB[reference]} | ${MEMORY_MIB[ours]} |"
+  echo "| restart: process start to first answered request, ms | ${RESTART_MS[reference]} | ${RESTART_MS[ours]} |"
+  echo "| resident memory after the restart, MiB | ${RESTART_MEMORY_MIB[reference]} | ${RESTART_MEMORY_MIB[ours]} |"
+  echo
+  echo "Files in the dataDir after the matrix: reference $REFERENCE_DATA_FILES, ours $OURS_DATA_FILES."
+  echo "RSS in the matrix is read after each run on long-lived servers: the create runs leave their"
+  echo "znodes, so the server that creates faster also holds more of them."
+  echo
+  if [[ ${#NOTES[@]} -gt 0 ]]; then
+    echo "Notes:"
+    for note in "${NOTES[@]}"; do echo "- $note"; done
+    echo
+  fi
+  echo "$PLOT_NOTE; raw JSON lines: ${RAW#"$ROOT_DIR"/}"
+} > "$SUMMARY"
+cat "$SUMMARY"
+if grep -q '"errors":[1-9]' "$RAW"; then
+  log "!!!!!!!! some runs had ERRORS: see the errors column above and $RAW !!!!!!!!"
+  exit 3
+fi
