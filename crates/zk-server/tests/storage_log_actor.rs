@@ -1,9 +1,11 @@
 //! The LogActor in a running actix system: group commit across messages, the snapshot
-//! trigger and roll, snapshot writing off the arbiter, failure reporting, autopurge.
+//! trigger and roll, snapshot writing off the arbiter, segments prepared ahead of time,
+//! failure reporting, autopurge.
 
 mod storage_support;
 
 use actix::prelude::*;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use storage_support::{config, generate, segments, snapshots, TxnSource};
@@ -12,6 +14,7 @@ use zk_proto::Zxid;
 use zk_server::actors::log::{
     Durable, LogActor, LogRecipients, Persist, Purge, Snapshot, SnapshotDue, StorageFailed,
 };
+use zk_server::storage::spare::SPARE_FILE_NAME;
 use zk_server::storage::{self, StorageConfig};
 use zk_tree::TreeConfig;
 
@@ -201,6 +204,34 @@ fn an_unrequested_snapshot_rolls_the_log_itself() {
         harness.events_until_durable(5).await;
         let names: Vec<Zxid> = segments(dir.path()).iter().map(|file| file.zxid).collect();
         assert_eq!(names, vec![Zxid(1), Zxid(4)]);
+    });
+}
+
+#[test]
+fn each_new_segment_is_the_spare_prepared_before_it_was_needed() {
+    run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut harness = Harness::start(&config(dir.path()));
+        let spare_path = storage::files::version_dir(dir.path()).join(SPARE_FILE_NAME);
+        for (first, count) in [(1, 3), (4, 2)] {
+            // The spare exists before any txn needs it; the new segment is that very file.
+            let path = spare_path.clone();
+            eventually("a spare segment", move || path.exists()).await;
+            let spare_inode = std::fs::metadata(&spare_path).unwrap().ino();
+            harness.log.do_send(Persist {
+                txns: generate(&mut harness.source, count),
+            });
+            harness.events_until_durable(first + count as i64 - 1).await;
+            let segment = segments(dir.path()).pop().expect("a segment");
+            assert_eq!(segment.zxid, Zxid(first));
+            assert_eq!(std::fs::metadata(&segment.path).unwrap().ino(), spare_inode);
+            // An unrequested snapshot rolls the log: the next batch starts a segment.
+            let bytes = harness.source.tree.to_snapshot_bytes();
+            harness.log.do_send(Snapshot {
+                bytes,
+                zxid: harness.source.last_zxid(),
+            });
+        }
     });
 }
 

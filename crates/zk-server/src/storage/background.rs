@@ -2,7 +2,9 @@
 //! that no fsync or snapshot write ever blocks an actix arbiter:
 //!
 //! - the **log thread** owns the [`TxnLog`]: it appends each batch it is given, fsyncs
-//!   once, and reports what is durable (Apache's `SyncRequestProcessor` thread);
+//!   once, and reports what is durable (Apache's `SyncRequestProcessor` thread). Its log
+//!   gets each new segment ready-made from a third thread, the
+//!   [`super::preallocator`], so that no batch waits for a segment to be zero-filled;
 //! - the **snapshot thread** writes snapshot files and runs purges, which can take seconds
 //!   and must not delay log syncs (Apache's snapshot thread and `DatadirCleanupManager`).
 //!
@@ -39,12 +41,16 @@ pub enum LogCommand {
     Roll,
 }
 
-/// Starts the log thread with `log`; `report` receives the outcome of every write (after
-/// an error, nothing more: the thread has ended).
-pub fn spawn_log_thread<R>(log: TxnLog, report: R) -> Result<SyncSender<LogCommand>, StorageError>
+/// Starts the log thread with `log`, and its preallocator; `report` receives the outcome
+/// of every write (after an error, nothing more: the thread has ended).
+pub fn spawn_log_thread<R>(
+    mut log: TxnLog,
+    report: R,
+) -> Result<SyncSender<LogCommand>, StorageError>
 where
     R: FnMut(Result<Synced, StorageError>) + Send + 'static,
 {
+    log.preallocate_in_background()?;
     let (sender, receiver) = mpsc::sync_channel(LOG_COMMAND_QUEUE_LIMIT);
     std::thread::Builder::new()
         .name("zk-log-sync".into())

@@ -27,8 +27,10 @@ pub struct StorageConfig {
     /// The seed of the snapshot-point randomness. Injected, so that a run can be replayed;
     /// a server derives it from its id or from entropy at start.
     pub snapshot_seed: u64,
-    /// `preAllocSize` in bytes: segments are grown by this much, filled with zeros, so that
-    /// an fdatasync after an append does not also have to write file-size metadata.
+    /// `preAllocSize` in bytes: each segment starts with this much room for records,
+    /// filled with zeros, so that an fdatasync after an append does not also have to write
+    /// file-size or allocation metadata. A batch that does not fit in what is left starts
+    /// the next segment, which a background thread prepared in advance.
     pub preallocation_bytes: u64,
     /// `forceSync`: fsync the log before acknowledging. `false` is unsafe: a power loss
     /// loses acknowledged transactions and can leave a log that refuses to load.

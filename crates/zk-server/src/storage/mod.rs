@@ -16,6 +16,9 @@
 //!   telling a zero-filled end from damage.
 //! - [`segment`]: one log segment file: its header, scanning it, writing it with
 //!   preallocation.
+//! - [`spare`]: the next segment's file, prepared ahead of time under a spare name and
+//!   renamed when the segment starts.
+//! - [`preallocator`]: the thread preparing spares, and the log's handle on it.
 //! - [`txn_log`]: [`TxnLog`], the append-only log of segments with group commit
 //!   (`append` then `sync`) and rolling.
 //! - [`snapshot`]: snapshot files: header, atomic write, verified read.
@@ -25,7 +28,8 @@
 //! - [`purge`]: autopurge: keep the newest snapshots and the log they need.
 //! - [`dump`]: readable text for one snapshot or log file (`snapshot-dump`, `log-dump`).
 //! - [`background`]: the two threads that own the files at run time (log sync, snapshot
-//!   writing and purging), so that no disk wait blocks an actix arbiter.
+//!   writing and purging), so that no disk wait blocks an actix arbiter; the log thread's
+//!   log has a third, the preallocator.
 
 pub mod background;
 pub mod config;
@@ -33,12 +37,14 @@ pub mod dump;
 pub mod error;
 pub mod files;
 pub mod group_commit;
+pub mod preallocator;
 pub mod purge;
 pub mod record;
 pub mod recovery;
 pub mod segment;
 pub mod snapshot;
 pub mod snapshot_policy;
+pub mod spare;
 pub mod txn_log;
 
 pub use config::StorageConfig;

@@ -6,9 +6,11 @@
 //! ```
 //!
 //! The header CRC covers the 20 bytes before it. Records are described in
-//! [`super::record`]. A segment is created complete with its header and preallocated
-//! zeros, fsynced, and its directory fsynced, before the first record is acknowledged; it
-//! grows by another preallocation whenever a write would pass its end.
+//! [`super::record`]. A segment is complete with its header and preallocated zeros,
+//! fsynced, and its directory fsynced, before the first record is acknowledged. It is
+//! either created here in place ([`SegmentWriter::create`]) or made from a spare file
+//! prepared ahead of time ([`super::spare`]). It grows by another preallocation only when
+//! a write would pass its end, which the log avoids by starting a new segment instead.
 
 use super::error::StorageError;
 use super::files::{self, LOG_PREFIX};
@@ -246,9 +248,41 @@ impl SegmentWriter {
         &self.path
     }
 
+    /// Takes over a complete segment file whose `allocated` bytes (header and zeros) are
+    /// already durable, and whose name is too: the next record goes right after the header.
+    pub(super) fn adopt(
+        path: PathBuf,
+        file: File,
+        allocated: u64,
+        preallocation_bytes: u64,
+    ) -> SegmentWriter {
+        assert!(
+            allocated >= SEGMENT_HEADER_BYTES as u64,
+            "a segment holds at least its header"
+        );
+        SegmentWriter {
+            path,
+            file,
+            position: SEGMENT_HEADER_BYTES as u64,
+            allocated,
+            preallocation_bytes,
+            grown: false,
+        }
+    }
+
     /// Where the next record goes.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// Whether no record was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.position == SEGMENT_HEADER_BYTES as u64
+    }
+
+    /// Whether `bytes` more fit in the zeros already allocated (no growth needed).
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.position + bytes <= self.allocated
     }
 
     /// Writes `bytes` (whole records) after the last record, growing the file first if
@@ -282,24 +316,34 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Appends `bytes` zeros to the file. Writing real zeros (rather than leaving a hole)
-    /// means later appends overwrite allocated blocks, so an fdatasync has no allocation
-    /// metadata to write either.
+    /// Appends `bytes` zeros to the file (see [`write_zeros`]).
     fn preallocate(&mut self, bytes: u64) -> Result<(), StorageError> {
-        const ZERO_CHUNK_BYTES: usize = 1 << 20;
-        let zeros = vec![0u8; ZERO_CHUNK_BYTES.min(bytes as usize).max(1)];
-        let mut left = bytes;
-        while left > 0 {
-            let chunk = left.min(zeros.len() as u64) as usize;
-            self.file
-                .write_all_at(&zeros[..chunk], self.allocated)
-                .map_err(StorageError::io(&self.path, "preallocate log segment"))?;
-            self.allocated += chunk as u64;
-            left -= chunk as u64;
-        }
+        write_zeros(&self.file, &self.path, self.allocated, bytes)?;
+        self.allocated += bytes;
         self.grown = true;
         Ok(())
     }
+}
+
+/// Writes `bytes` zeros into `file` at `offset`. Writing real zeros (rather than leaving a
+/// hole, or an unwritten extent as `fallocate` would) means later appends overwrite
+/// allocated blocks, so an fdatasync after them has no allocation metadata to write.
+pub(super) fn write_zeros(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    bytes: u64,
+) -> Result<(), StorageError> {
+    const ZERO_CHUNK_BYTES: usize = 1 << 20;
+    let zeros = vec![0u8; ZERO_CHUNK_BYTES.min(bytes as usize).max(1)];
+    let mut written = 0;
+    while written < bytes {
+        let chunk = (bytes - written).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..chunk], offset + written)
+            .map_err(StorageError::io(path, "preallocate log segment"))?;
+        written += chunk as u64;
+    }
+    Ok(())
 }
 
 /// Cuts the segment at `path` to `length` bytes and fsyncs it (torn-tail repair).

@@ -2,15 +2,25 @@
 //!
 //! Group commit is the caller's loop: [`TxnLog::append`] encodes txns into a buffer (no
 //! system call), [`TxnLog::sync`] writes the buffer and fsyncs once, however many txns it
-//! holds. [`TxnLog::roll`] closes the current segment; the next append starts a new one
+//! holds. [`TxnLog::roll`] closes the current segment; the next sync starts a new one
 //! named after its first zxid. The log never appends to a segment of an earlier run: the
-//! first append after opening starts a new segment, as Apache's does.
+//! first sync after opening starts a new segment, as Apache's does.
+//!
+//! A batch that does not fit in the zeros left in the current segment starts a new segment
+//! too (when the segment holds records), rather than growing it: growing means writing
+//! `preAllocSize` of zeros, and then fsyncing the file's new size, while the batch waits. A
+//! batch is never split between two segments, so a crash can tear only the last one.
+//!
+//! New segments are created in place, or, after [`TxnLog::preallocate_in_background`],
+//! made from spares that a [`Preallocator`] thread prepares ahead of time.
 
 use super::config::StorageConfig;
 use super::error::StorageError;
 use super::files;
+use super::preallocator::Preallocator;
 use super::record;
 use super::segment::SegmentWriter;
+use super::spare;
 use std::path::{Path, PathBuf};
 use zk_proto::Zxid;
 use zk_tree::Txn;
@@ -36,7 +46,17 @@ pub struct Synced {
     pub bytes: u64,
 }
 
-/// The append side of the transaction log.
+/// How the log's new segments were made, since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewSegments {
+    /// Made from a spare prepared in the background: no zeros written on the log's thread.
+    pub from_spares: u64,
+    /// Created and filled with zeros in place, while the batch waited (no preallocator, or
+    /// it failed).
+    pub created_in_place: u64,
+}
+
+/// The append side of the transaction log. One per log directory.
 #[derive(Debug)]
 pub struct TxnLog {
     dir: PathBuf,
@@ -44,6 +64,8 @@ pub struct TxnLog {
     force_sync: bool,
     max_txn_bytes: usize,
     segment: Option<SegmentWriter>,
+    preallocator: Option<Preallocator>,
+    new_segments: NewSegments,
     /// Records appended and not yet written.
     buffer: Vec<u8>,
     buffered_first: Option<Zxid>,
@@ -54,16 +76,22 @@ pub struct TxnLog {
 
 impl TxnLog {
     /// Opens the log directory of `config` for appending after `last_zxid` (the last txn
-    /// recovered). Use [`super::recover`], which checks and repairs the log first.
+    /// recovered), removing a spare segment left by an earlier run. Use
+    /// [`super::recover`], which checks and repairs the log first.
     pub fn open(config: &StorageConfig, last_zxid: Zxid) -> Result<TxnLog, StorageError> {
         let dir = files::version_dir(&config.data_log_dir);
         files::create_dir(&dir)?;
+        if spare::remove_leftover(&dir)? {
+            tracing::info!(dir = %dir.display(), "removed the spare log segment of an earlier run");
+        }
         Ok(TxnLog {
             dir,
             preallocation_bytes: config.preallocation_bytes,
             force_sync: config.force_sync,
             max_txn_bytes: config.max_txn_bytes,
             segment: None,
+            preallocator: None,
+            new_segments: NewSegments::default(),
             buffer: Vec::new(),
             buffered_first: None,
             buffered_count: 0,
@@ -72,9 +100,23 @@ impl TxnLog {
         })
     }
 
+    /// Starts a thread that prepares each next segment's file ahead of time, so that
+    /// starting a segment no longer writes `preAllocSize` of zeros while a batch waits.
+    pub fn preallocate_in_background(&mut self) -> Result<(), StorageError> {
+        if self.preallocator.is_none() {
+            self.preallocator = Some(Preallocator::spawn(&self.dir, self.preallocation_bytes)?);
+        }
+        Ok(())
+    }
+
     /// The directory holding the segments.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How the new segments were made since the log was opened.
+    pub fn new_segments(&self) -> NewSegments {
+        self.new_segments
     }
 
     /// The zxid of the last txn appended.
@@ -129,14 +171,14 @@ impl TxnLog {
                 bytes: 0,
             });
         };
-        let segment = match &mut self.segment {
-            Some(segment) => segment,
-            None => self.segment.insert(SegmentWriter::create(
-                &self.dir,
-                first,
-                self.preallocation_bytes,
-            )?),
+        let batch_bytes = self.buffer.len() as u64;
+        let segment = match self.segment.take() {
+            Some(segment) if segment.is_empty() || segment.fits(batch_bytes) => segment,
+            // A full segment is closed like a rolled one: its records were synced by the
+            // sync before this one. A batch larger than a whole new segment grows it.
+            Some(_) | None => self.new_segment(first)?,
         };
+        let segment = self.segment.insert(segment);
         segment.write(&self.buffer)?;
         segment.sync(self.force_sync)?;
         let synced = Synced {
@@ -156,6 +198,18 @@ impl TxnLog {
         let synced = self.sync()?;
         self.segment = None;
         Ok(synced)
+    }
+
+    /// The segment `log.<first>`: from the preallocator's spare, or created in place.
+    fn new_segment(&mut self, first: Zxid) -> Result<SegmentWriter, StorageError> {
+        if let Some(preallocator) = &mut self.preallocator {
+            if let Some(segment) = preallocator.next_segment(first)? {
+                self.new_segments.from_spares += 1;
+                return Ok(segment);
+            }
+        }
+        self.new_segments.created_in_place += 1;
+        SegmentWriter::create(&self.dir, first, self.preallocation_bytes)
     }
 }
 
@@ -283,5 +337,117 @@ mod tests {
         assert_eq!(strict.sync().unwrap().txn_count, 0);
         log.append(&txns(1..=1)).unwrap();
         assert_eq!(log.sync().unwrap().through, Zxid(1));
+    }
+
+    #[test]
+    fn a_batch_that_does_not_fit_starts_a_new_segment_instead_of_growing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        // About 20 bytes a record: 100 records fill a 4 KiB segment about half.
+        for batch in 0..5 {
+            log.append(&txns(batch * 100 + 1..=batch * 100 + 100))
+                .unwrap();
+            log.sync().unwrap();
+        }
+        let segments = logged_zxids(log.dir());
+        assert!(segments.len() > 1, "{segments:?}");
+        assert_eq!(log.new_segments().created_in_place, segments.len() as u64);
+        for (name, zxids) in &segments {
+            assert_eq!(zxids.len() % 100, 0, "{name}: whole batches only");
+        }
+        let all: Vec<i64> = segments.into_iter().flat_map(|(_, zxids)| zxids).collect();
+        assert_eq!(all, (1..=500).collect::<Vec<_>>());
+        for file in files::list(log.dir(), files::LOG_PREFIX).unwrap() {
+            let len = std::fs::metadata(&file.path).unwrap().len();
+            assert_eq!(len, 24 + 4096, "{}: never grown", file.path.display());
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_whole_segment_grows_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        log.append(&txns(1..=1000)).unwrap();
+        log.sync().unwrap();
+        assert_eq!(
+            logged_zxids(log.dir()),
+            vec![("log.1".to_owned(), (1..=1000).collect())]
+        );
+        let len = std::fs::metadata(log.dir().join("log.1")).unwrap().len();
+        assert!(len > 24 + 4096, "grown to {len} bytes");
+    }
+
+    #[test]
+    fn with_a_preallocator_every_new_segment_is_a_prepared_spare() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        log.preallocate_in_background().unwrap();
+        log.append(&txns(1..=3)).unwrap();
+        log.roll().unwrap();
+        log.append(&txns(4..=4)).unwrap();
+        log.sync().unwrap();
+        for batch in 0..3 {
+            let first = 5 + batch * 150;
+            log.append(&txns(first..=first + 149)).unwrap();
+            log.sync().unwrap();
+        }
+        let segments = logged_zxids(log.dir());
+        assert_eq!(segments[0], ("log.1".to_owned(), vec![1, 2, 3]));
+        assert_eq!(segments[1].0, "log.4");
+        let all: Vec<i64> = segments
+            .iter()
+            .flat_map(|(_, zxids)| zxids.clone())
+            .collect();
+        assert_eq!(all, (1..=454).collect::<Vec<_>>());
+        assert_eq!(
+            log.new_segments(),
+            NewSegments {
+                from_spares: segments.len() as u64,
+                created_in_place: 0
+            }
+        );
+        let dir = log.dir().to_owned();
+        drop(log);
+        assert!(
+            !dir.join(spare::SPARE_FILE_NAME).exists(),
+            "an unused spare is removed"
+        );
+    }
+
+    #[test]
+    fn when_no_spare_can_be_prepared_segments_are_created_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        // A preallocator whose every preparation fails: its directory does not exist.
+        let missing = dir.path().join("missing");
+        log.preallocator = Some(Preallocator::spawn(&missing, 4096).unwrap());
+        log.append(&txns(1..=2)).unwrap();
+        log.roll().unwrap();
+        log.append(&txns(3..=3)).unwrap();
+        log.sync().unwrap();
+        assert_eq!(
+            log.new_segments(),
+            NewSegments {
+                from_spares: 0,
+                created_in_place: 2
+            }
+        );
+        assert_eq!(
+            logged_zxids(log.dir()),
+            vec![
+                ("log.1".to_owned(), vec![1, 2]),
+                ("log.3".to_owned(), vec![3])
+            ]
+        );
+    }
+
+    #[test]
+    fn opening_removes_a_leftover_spare() {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = files::version_dir(dir.path());
+        files::create_dir(&log_dir).unwrap();
+        std::fs::write(log_dir.join(spare::SPARE_FILE_NAME), b"partial").unwrap();
+        let log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        assert!(!log.dir().join(spare::SPARE_FILE_NAME).exists());
     }
 }
