@@ -8,6 +8,7 @@
 //! - [`session_tracker`]: session ids, passwords and expiry, as pure logic.
 //! - [`watch`]: watch tables and trigger rules, as pure logic.
 //! - [`four_letter`]: the four-letter words' answers.
+//! - [`civil_time`]: calendar dates for human-readable output.
 //! - [`storage`]: the transaction log (group commit), snapshots, recovery, purge and the
 //!   offline dump tools.
 //! - [`wire`]: mapping between zk-proto records and pipeline requests/replies.
@@ -19,6 +20,7 @@
 //! - [`server`]: composition of the actors into a running server.
 
 pub mod actors;
+pub mod civil_time;
 pub mod codec;
 pub mod config;
 pub mod four_letter;

@@ -5,6 +5,7 @@
 use super::error::StorageError;
 use super::segment::{self, SegmentEnd, SegmentHeader, SEGMENT_HEADER_BYTES};
 use super::snapshot::{self, SNAPSHOT_HEADER_BYTES};
+use crate::civil_time::civil_from_days;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use zk_proto::{Acl, Id, Perms, SessionId};
@@ -276,26 +277,6 @@ pub fn format_time_ms(time_ms: i64) -> String {
         ms_of_day / 1000 % 60,
         ms_of_day % 1000
     )
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01), by Howard
-/// Hinnant's `civil_from_days` algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn output_error() -> impl FnOnce(std::io::Error) -> StorageError {
