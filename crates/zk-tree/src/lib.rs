@@ -14,7 +14,7 @@
 //! - `acl_cache`: interned ACL lists with reference counts.
 //! - [`stat`]: the stored stat, the client's view of it, znode kinds ([`EphemeralKind`]),
 //!   TTL encoding, sequential suffixes.
-//! - `node`: the compact znode and the chunked arena of znodes.
+//! - `node`: the compact znode and the chunked, copy-on-write arena of znodes.
 //! - `index`: the (parent, name) -> znode hash index.
 //! - `hash`: the platform-independent hash used by the index and the digest.
 //! - `digest`: the incremental replica digest.
@@ -30,6 +30,7 @@
 //! - `reap`: containers and TTL znodes due for removal.
 //! - `size`: the approximate data size `mntr` reports.
 //! - `snapshot`: canonical snapshot bytes and restore.
+//! - [`snapshot_view`]: [`SnapshotView`], a cheap frozen copy to encode on another thread.
 //! - [`error`]: [`TreeError`], the crate's own failures.
 
 pub mod acl;
@@ -50,6 +51,7 @@ mod reap;
 pub mod request;
 mod size;
 mod snapshot;
+pub mod snapshot_view;
 pub mod stat;
 mod tree;
 pub mod txn;
@@ -61,6 +63,7 @@ pub use path::ZnodePath;
 pub use pending::PendingChanges;
 pub use request::WriteRequest;
 pub use snapshot::SNAPSHOT_FORMAT;
+pub use snapshot_view::SnapshotView;
 pub use stat::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER, TTL_MAX_MS};
 pub use tree::{DataTree, TreeConfig, CONFIG_ZOOKEEPER, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
 pub use txn::{Txn, TxnBody};

@@ -9,8 +9,9 @@
 //!
 //! Layout (postcard): `format: u32`, then [`SnapshotBody`].
 
+use crate::acl_cache::AclCache;
 use crate::error::TreeError;
-use crate::node::{Node, NodeId, ROOT};
+use crate::node::{Node, NodeArena, NodeId, ROOT};
 use crate::path;
 use crate::stat::{EphemeralKind, StatPersisted};
 use crate::tree::{DataTree, TreeConfig};
@@ -102,7 +103,7 @@ impl Serialize for BorrowedBytes<'_> {
 
 /// All znodes in canonical order, serialized as a sequence.
 struct NodesOut<'a> {
-    tree: &'a DataTree,
+    nodes: &'a NodeArena,
     order: &'a [NodeId],
     acl_numbers: &'a [u32],
 }
@@ -111,7 +112,7 @@ impl Serialize for NodesOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.order.len()))?;
         for &id in self.order {
-            let node = self.tree.nodes.get(id);
+            let node = self.nodes.get(id);
             seq.serialize_element(&NodeOut {
                 node,
                 acl: self.acl_numbers[node.acl as usize],
@@ -121,10 +122,24 @@ impl Serialize for NodesOut<'_> {
     }
 }
 
-impl DataTree {
-    /// The snapshot of the tree: equal trees give equal bytes.
-    pub fn to_snapshot_bytes(&self) -> Vec<u8> {
-        let order = self.canonical_order();
+/// Everything a snapshot holds, borrowed from a [`DataTree`] or from a
+/// [`crate::SnapshotView`]: both encode through [`SnapshotSource::encode`], so they cannot
+/// disagree about the bytes.
+pub(crate) struct SnapshotSource<'a> {
+    pub last_applied_zxid: Zxid,
+    pub digest: u64,
+    /// By session id.
+    pub sessions: Vec<(SessionId, i32)>,
+    /// Sorted.
+    pub quota_roots: Vec<String>,
+    pub nodes: &'a NodeArena,
+    pub acls: &'a AclCache,
+}
+
+impl SnapshotSource<'_> {
+    /// The canonical snapshot bytes.
+    pub fn encode(self) -> Vec<u8> {
+        let order = canonical_order(self.nodes);
         // Number the ACL lists by first use.
         let mut acl_numbers = vec![u32::MAX; self.acls.slot_count()];
         let mut acls = Vec::new();
@@ -138,17 +153,54 @@ impl DataTree {
         let body = SnapshotBody {
             last_applied_zxid: self.last_applied_zxid,
             digest: self.digest,
-            sessions: self.sessions().collect(),
-            quota_roots: self.quota_roots.iter().cloned().collect(),
+            sessions: self.sessions,
+            quota_roots: self.quota_roots,
             acls,
             nodes: NodesOut {
-                tree: self,
+                nodes: self.nodes,
                 order: &order,
                 acl_numbers: &acl_numbers,
             },
         };
         let bytes = postcard::to_allocvec(&SNAPSHOT_FORMAT).expect("encoding to memory");
         postcard::to_extend(&body, bytes).expect("encoding to memory")
+    }
+}
+
+/// Node ids depth first, children sorted by name.
+fn canonical_order(nodes: &NodeArena) -> Vec<NodeId> {
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut stack = vec![ROOT];
+    let mut children = Vec::new();
+    while let Some(id) = stack.pop() {
+        order.push(id);
+        children.clear();
+        children.extend(nodes.children(id));
+        children
+            .sort_unstable_by(|a, b| nodes.get(*b).name_bytes().cmp(nodes.get(*a).name_bytes()));
+        stack.extend_from_slice(&children);
+    }
+    order
+}
+
+impl DataTree {
+    /// What a snapshot of the tree holds, borrowed.
+    pub(crate) fn snapshot_source(&self) -> SnapshotSource<'_> {
+        SnapshotSource {
+            last_applied_zxid: self.last_applied_zxid,
+            digest: self.digest,
+            sessions: self.sessions().collect(),
+            quota_roots: self.quota_roots.iter().cloned().collect(),
+            nodes: &self.nodes,
+            acls: &self.acls,
+        }
+    }
+
+    /// The snapshot of the tree: equal trees give equal bytes. At a million znodes this
+    /// takes a few hundred milliseconds; a host that must keep applying meanwhile encodes
+    /// a [`DataTree::snapshot_view`] on another thread instead.
+    pub fn to_snapshot_bytes(&self) -> Vec<u8> {
+        self.snapshot_source().encode()
     }
 
     /// Restores a tree from [`DataTree::to_snapshot_bytes`], checking its structure and
@@ -175,26 +227,6 @@ impl DataTree {
             });
         }
         Ok(tree)
-    }
-
-    /// Node ids depth first, children sorted by name.
-    fn canonical_order(&self) -> Vec<NodeId> {
-        let mut order = Vec::with_capacity(self.nodes.len());
-        let mut stack = vec![ROOT];
-        let mut children = Vec::new();
-        while let Some(id) = stack.pop() {
-            order.push(id);
-            children.clear();
-            children.extend(self.nodes.children(id));
-            children.sort_unstable_by(|a, b| {
-                self.nodes
-                    .get(*b)
-                    .name_bytes()
-                    .cmp(self.nodes.get(*a).name_bytes())
-            });
-            stack.extend_from_slice(&children);
-        }
-        order
     }
 
     /// Rebuilds the znodes from their canonical order.

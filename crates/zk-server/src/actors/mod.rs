@@ -10,5 +10,6 @@ pub mod four_letter;
 pub mod listener;
 pub mod log;
 pub mod session;
+pub mod snapshot_encoder;
 pub mod tree;
 pub mod watch;

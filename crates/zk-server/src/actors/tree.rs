@@ -2,7 +2,8 @@
 //! them through the commit step (the LogActor makes them durable), applies them, runs
 //! reads, and hands every outcome, in order, to the WatchActor.
 
-use super::log::{Durable, LogActor, Persist, Snapshot, SnapshotDue, StorageFailed};
+use super::log::{Durable, LogActor, Persist, SnapshotDue, StorageFailed};
+use super::snapshot_encoder::SnapshotEncoder;
 use super::watch::{Deliver, WatchActor};
 use crate::pipeline::{Pipeline, ReadRequest, RequestOrigin, WriteOrigin};
 use crate::stats::ServerStats;
@@ -10,7 +11,7 @@ use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, Notify};
 use zk_proto::{ErrorCode, OpCode, SessionId, Zxid};
 use zk_tree::{AuthContext, Txn, WriteRequest};
@@ -79,6 +80,8 @@ pub struct TreeActor {
     stats: Arc<ServerStats>,
     /// Notified when the log fails: the server must stop, since nothing more can commit.
     fatal: Arc<Notify>,
+    /// Encodes snapshots off this actor's thread.
+    snapshot_encoder: SnapshotEncoder,
 }
 
 /// What a TreeActor is built from.
@@ -107,6 +110,7 @@ impl TreeActor {
         TreeActor {
             pipeline,
             final_stage,
+            snapshot_encoder: SnapshotEncoder::new(log.clone().recipient()),
             log,
             unpersisted: Vec::new(),
             container_check_interval,
@@ -157,13 +161,18 @@ impl TreeActor {
     }
 
     /// Asks the log to write a snapshot of the tree as it is now (fuzzy: writes continue
-    /// to be logged while the file is written).
-    fn take_snapshot(&self) {
-        let tree = self.pipeline.tree();
-        let zxid = tree.last_applied_zxid();
-        let bytes = tree.to_snapshot_bytes();
-        tracing::info!(%zxid, bytes = bytes.len(), "taking a snapshot");
-        self.log.do_send(Snapshot { bytes, zxid });
+    /// to be logged while the file is written). Only the freeze happens here, and it takes
+    /// microseconds; the encoder thread encodes the frozen view and sends the bytes to the
+    /// log, while this actor goes on applying writes.
+    fn take_snapshot(&mut self) {
+        let started = Instant::now();
+        let view = self.pipeline.tree().snapshot_view();
+        let freeze_us = started.elapsed().as_micros() as u64;
+        let zxid = view.last_applied_zxid();
+        match self.snapshot_encoder.start(view) {
+            Ok(()) => tracing::info!(%zxid, freeze_us, "taking a snapshot"),
+            Err(refused) => tracing::warn!(%zxid, %refused, "skipping a snapshot"),
+        }
     }
 
     fn answer_server_writes(&mut self, through: Zxid) {
