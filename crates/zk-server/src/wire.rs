@@ -304,6 +304,10 @@ fn encode_payload(payload: &ReplyPayload, out: &mut Vec<u8>) {
         }
         .encode(out),
         ReplyPayload::Multi(results) => multi_response(results).encode(out),
+        ReplyPayload::MultiRead(results) => MultiResponse {
+            results: results.iter().map(multi_result).collect(),
+        }
+        .encode(out),
     }
 }
 
@@ -321,36 +325,34 @@ fn multi_response(results: &[Result<ReplyPayload, ErrorCode>]) -> MultiResponse 
         return MultiResponse::failed(results.len(), index, code);
     }
     MultiResponse {
-        results: results
-            .iter()
-            .map(|result| match result {
-                Err(code) => MultiResult::error(*code),
-                Ok(ReplyPayload::Created { path, stat: None }) => {
-                    MultiResult::Create(CreateResponse { path: path.clone() })
-                }
-                Ok(ReplyPayload::Created {
-                    path,
-                    stat: Some(stat),
-                }) => MultiResult::Create2(Create2Response {
-                    path: path.clone(),
-                    stat: *stat,
-                }),
-                Ok(ReplyPayload::Stat(stat)) => {
-                    MultiResult::SetData(SetDataResponse { stat: *stat })
-                }
-                Ok(ReplyPayload::Data { data, stat }) => MultiResult::GetData(GetDataResponse {
-                    data: data.clone(),
-                    stat: *stat,
-                }),
-                Ok(ReplyPayload::Children { names, .. }) => {
-                    MultiResult::GetChildren(GetChildrenResponse {
-                        children: names.clone(),
-                    })
-                }
-                Ok(ReplyPayload::Deleted) => MultiResult::Delete,
-                Ok(_) => MultiResult::Check,
-            })
-            .collect(),
+        results: results.iter().map(multi_result).collect(),
+    }
+}
+
+/// The result record of one operation of a multi or multiRead.
+fn multi_result(result: &Result<ReplyPayload, ErrorCode>) -> MultiResult {
+    match result {
+        Err(code) => MultiResult::error(*code),
+        Ok(ReplyPayload::Created { path, stat: None }) => {
+            MultiResult::Create(CreateResponse { path: path.clone() })
+        }
+        Ok(ReplyPayload::Created {
+            path,
+            stat: Some(stat),
+        }) => MultiResult::Create2(Create2Response {
+            path: path.clone(),
+            stat: *stat,
+        }),
+        Ok(ReplyPayload::Stat(stat)) => MultiResult::SetData(SetDataResponse { stat: *stat }),
+        Ok(ReplyPayload::Data { data, stat }) => MultiResult::GetData(GetDataResponse {
+            data: data.clone(),
+            stat: *stat,
+        }),
+        Ok(ReplyPayload::Children { names, .. }) => MultiResult::GetChildren(GetChildrenResponse {
+            children: names.clone(),
+        }),
+        Ok(ReplyPayload::Deleted) => MultiResult::Delete,
+        Ok(_) => MultiResult::Check,
     }
 }
 
@@ -365,4 +367,72 @@ pub fn encode_notification(event: EventType, path: &str, out: &mut Vec<u8>) {
         }
         .encode(out);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::RequestOrigin;
+    use crate::watch::WatcherId;
+    use zk_proto::response::{decode_response, ResponseBody};
+    use zk_proto::{SessionId, Stat, Xid, Zxid};
+
+    fn encoded(opcode: OpCode, result: Result<ReplyPayload, ErrorCode>) -> Vec<u8> {
+        let origin = RequestOrigin {
+            connection: WatcherId(1),
+            session: SessionId(1),
+            xid: Xid(5),
+            opcode,
+            received_at_us: 0,
+        };
+        let mut out = Vec::new();
+        encode_reply(
+            &Reply {
+                origin,
+                zxid: Zxid(9),
+                result,
+            },
+            &mut out,
+        );
+        out[4..].to_vec()
+    }
+
+    fn multi_results(opcode: OpCode, payload: &[u8]) -> Vec<MultiResult> {
+        match decode_response(opcode, payload).unwrap().body {
+            ResponseBody::Multi(response) => response.results,
+            other => panic!("expected a multi response, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn multi_read_answers_each_read_on_its_own() {
+        let data = ReplyPayload::Data {
+            data: Some(b"x".to_vec()),
+            stat: Stat::default(),
+        };
+        let payload = encoded(
+            OpCode::MultiRead,
+            Ok(ReplyPayload::MultiRead(vec![
+                Ok(data),
+                Err(ErrorCode::NoNode),
+            ])),
+        );
+        let results = multi_results(OpCode::MultiRead, &payload);
+        assert!(matches!(results[0], MultiResult::GetData(_)));
+        assert_eq!(results[1], MultiResult::error(ErrorCode::NoNode));
+    }
+
+    #[test]
+    fn a_failed_multi_uses_the_reference_layout() {
+        let results = vec![
+            Ok(ReplyPayload::RolledBack),
+            Err(ErrorCode::NoNode),
+            Err(ErrorCode::RuntimeInconsistency),
+        ];
+        let payload = encoded(OpCode::Multi, Ok(ReplyPayload::Multi(results)));
+        assert_eq!(
+            multi_results(OpCode::Multi, &payload),
+            MultiResponse::failed(3, 1, ErrorCode::NoNode).results
+        );
+    }
 }

@@ -77,8 +77,10 @@ pub enum ReplyPayload {
     Deleted,
     /// An operation of a failed multi that would have succeeded (an error result with 0).
     RolledBack,
-    /// multi and multiRead: one result per operation.
+    /// multi: one result per operation; one failure fails them all.
     Multi(Vec<Result<ReplyPayload, ErrorCode>>),
+    /// multiRead: one result per read, each on its own.
+    MultiRead(Vec<Result<ReplyPayload, ErrorCode>>),
 }
 
 /// A reply to one request.

@@ -196,7 +196,7 @@ fn simple_read(
         ReadRequest::Ping => Ok(ReplyPayload::Empty),
         ReadRequest::WhoAmI => Ok(ReplyPayload::Identities(client_infos(auth))),
         ReadRequest::Reject { code, .. } => Err(code),
-        ReadRequest::MultiRead(requests) => Ok(ReplyPayload::Multi(
+        ReadRequest::MultiRead(requests) => Ok(ReplyPayload::MultiRead(
             requests
                 .into_iter()
                 .map(|request| match request {
