@@ -169,20 +169,25 @@ impl RunningTask {
         self.was_active = mine;
         self.publish(mine, Some(data));
         tokio::pin!(watch);
+        // Set once the connection was interrupted while watching; a Connected report that
+        // is not the end of an interruption (such as the stream's first, current state)
+        // must not make a standby skip its takeover delay.
+        let mut interrupted = false;
         loop {
             tokio::select! {
                 state = self.states.next() => match state {
                     None | Some(ConnectionState::Closed) => return Err(Error::Closed),
                     // Not knowing whether our session lives, we cannot claim to be active.
                     Some(ConnectionState::Suspended | ConnectionState::Lost | ConnectionState::Expired) => {
+                        interrupted = true;
                         let active_data = self.state.borrow().active_data.clone();
                         self.publish(false, active_data);
                     }
-                    Some(ConnectionState::Connected | ConnectionState::Reconnected) => {
+                    Some(ConnectionState::Connected | ConnectionState::Reconnected) if interrupted => {
                         // Look again (our node may have gone with an expired session).
                         return Ok(false);
                     }
-                    Some(ConnectionState::Connecting) => {}
+                    Some(ConnectionState::Connected | ConnectionState::Reconnected | ConnectionState::Connecting) => {}
                 },
                 fired = &mut watch => {
                     return match fired {
