@@ -34,6 +34,19 @@ fn origin(xid: i32, opcode: OpCode) -> RequestOrigin {
     }
 }
 
+/// Submits a write from the test session's connection; returns its zxid.
+fn client_write(pipeline: &mut Pipeline, xid: i32, opcode: OpCode, request: &WriteRequest) -> Zxid {
+    pipeline
+        .submit_write(
+            WriteOrigin::Client(origin(xid, opcode)),
+            &auth(),
+            0,
+            request,
+            vec![],
+        )
+        .zxid
+}
+
 fn create(path: &str) -> WriteRequest {
     WriteRequest::Create {
         path: path.into(),
@@ -58,15 +71,7 @@ fn reply_xids(outputs: &[Output]) -> Vec<i32> {
 fn a_read_waits_for_the_earlier_write_of_its_session() {
     let mut pipeline = pipeline();
     let mut out = Vec::new();
-    let zxid = pipeline
-        .submit_write(
-            WriteOrigin::Client(origin(1, OpCode::Create)),
-            &auth(),
-            0,
-            &create("/a"),
-            vec![],
-        )
-        .zxid;
+    let zxid = client_write(&mut pipeline, 1, OpCode::Create, &create("/a"));
     let read = ReadRequest::GetData {
         path: "/a".into(),
         watch: false,
@@ -91,13 +96,7 @@ fn a_read_waits_for_the_earlier_write_of_its_session() {
 fn reads_of_other_sessions_do_not_wait() {
     let mut pipeline = pipeline();
     let mut out = Vec::new();
-    pipeline.submit_write(
-        WriteOrigin::Client(origin(1, OpCode::Create)),
-        &auth(),
-        0,
-        &create("/a"),
-        vec![],
-    );
+    client_write(&mut pipeline, 1, OpCode::Create, &create("/a"));
     let other = RequestOrigin {
         session: SessionId(8),
         connection: WatcherId(2),
@@ -124,15 +123,7 @@ fn reads_of_other_sessions_do_not_wait() {
 fn triggers_come_before_the_reply_that_caused_them() {
     let mut pipeline = pipeline();
     let mut out = Vec::new();
-    let zxid = pipeline
-        .submit_write(
-            WriteOrigin::Client(origin(1, OpCode::Create)),
-            &auth(),
-            0,
-            &create("/a"),
-            vec![],
-        )
-        .zxid;
+    let zxid = client_write(&mut pipeline, 1, OpCode::Create, &create("/a"));
     pipeline.on_committed(zxid, &mut out);
     assert!(
         matches!(&out[0], Output::Trigger { event: EventType::NodeCreated, path } if path == "/a")
@@ -153,15 +144,12 @@ fn a_closed_session_is_announced_after_its_reply() {
         .zxid;
     pipeline.on_committed(zxid, &mut out);
     out.clear();
-    let close = pipeline
-        .submit_write(
-            WriteOrigin::Client(origin(9, OpCode::CloseSession)),
-            &auth(),
-            0,
-            &WriteRequest::CloseSession,
-            vec![],
-        )
-        .zxid;
+    let close = client_write(
+        &mut pipeline,
+        9,
+        OpCode::CloseSession,
+        &WriteRequest::CloseSession,
+    );
     pipeline.on_committed(close, &mut out);
     assert!(matches!(&out[0], Output::Reply { reply, .. } if reply.origin.xid == Xid(9)));
     assert!(matches!(&out[1], Output::SessionClosed { session } if *session == SESSION));
@@ -171,22 +159,8 @@ fn a_closed_session_is_announced_after_its_reply() {
 fn pipelined_writes_see_each_other_before_they_apply() {
     let mut pipeline = pipeline();
     let mut out = Vec::new();
-    pipeline.submit_write(
-        WriteOrigin::Client(origin(1, OpCode::Create)),
-        &auth(),
-        0,
-        &create("/a"),
-        vec![],
-    );
-    let zxid = pipeline
-        .submit_write(
-            WriteOrigin::Client(origin(2, OpCode::Create)),
-            &auth(),
-            0,
-            &create("/a/b"),
-            vec![],
-        )
-        .zxid;
+    client_write(&mut pipeline, 1, OpCode::Create, &create("/a"));
+    let zxid = client_write(&mut pipeline, 2, OpCode::Create, &create("/a/b"));
     assert_eq!(pipeline.in_flight_writes(), 2);
     pipeline.on_committed(zxid, &mut out);
     let results: Vec<_> = out
