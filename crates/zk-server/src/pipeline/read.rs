@@ -135,14 +135,11 @@ pub(super) fn execute(
         ReadRequest::Exists { path, watch } => {
             // exists registers its watch whether or not the node exists: that is how a
             // client waits for a node to be created.
-            // Only a NUL character is refused; any other invalid path is a missing node.
-            let result = if path.contains('\0') {
-                Err(ErrorCode::BadArguments)
-            } else {
-                match tree.exists(&path) {
-                    Ok(Some(stat)) => Ok(ReplyPayload::Stat(stat)),
-                    Ok(None) | Err(_) => Err(ErrorCode::NoNode),
-                }
+            // The tree refuses only a NUL character; any other invalid path is missing.
+            let result = match tree.exists(&path) {
+                Ok(Some(stat)) => Ok(ReplyPayload::Stat(stat)),
+                Ok(None) => Err(ErrorCode::NoNode),
+                Err(code) => Err(code),
             };
             let watch = (watch && result != Err(ErrorCode::BadArguments))
                 .then_some(WatchRegistration::Data { path });
@@ -182,13 +179,12 @@ fn simple_read(
 ) -> Result<ReplyPayload, ErrorCode> {
     match request {
         ReadRequest::GetAcl { path } => {
-            let (acl, stat) = tree.get_acl(&path, auth).map_err(read_error)?;
+            let (acl, stat) = tree.get_acl(&path, auth)?;
             Ok(ReplyPayload::Acl { acl, stat })
         }
         ReadRequest::GetAllChildrenNumber { path } => tree
             .get_all_children_number(&path, auth)
-            .map(ReplyPayload::Count)
-            .map_err(read_error),
+            .map(ReplyPayload::Count),
         ReadRequest::GetEphemerals { prefix } => Ok(ReplyPayload::Paths(
             tree.get_ephemerals(auth.session_id, &prefix),
         )),
@@ -211,7 +207,7 @@ fn simple_read(
 }
 
 fn get_data(tree: &DataTree, path: &str, auth: &AuthContext) -> Result<ReplyPayload, ErrorCode> {
-    let (data, stat) = tree.get_data(path, auth).map_err(read_error)?;
+    let (data, stat) = tree.get_data(path, auth)?;
     Ok(ReplyPayload::Data {
         data: data.map(<[u8]>::to_vec),
         stat,
@@ -224,7 +220,7 @@ fn get_children(
     auth: &AuthContext,
     with_stat: bool,
 ) -> Result<ReplyPayload, ErrorCode> {
-    let (names, stat) = tree.get_children(path, auth).map_err(read_error)?;
+    let (names, stat) = tree.get_children(path, auth)?;
     Ok(ReplyPayload::Children {
         names,
         stat: with_stat.then_some(stat),
@@ -247,15 +243,6 @@ fn client_infos(auth: &AuthContext) -> Vec<ClientInfo> {
             }
         })
         .collect()
-}
-
-/// Reads do not validate paths on the reference server: an invalid path is simply a node
-/// that does not exist.
-fn read_error(code: ErrorCode) -> ErrorCode {
-    match code {
-        ErrorCode::BadArguments => ErrorCode::NoNode,
-        other => other,
-    }
 }
 
 /// Compares the client's watched paths with the tree as of `relative_zxid` (Apache's
