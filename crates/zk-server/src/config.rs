@@ -132,6 +132,9 @@ const ACCEPTED_IGNORED_KEYS: &[&str] = &[
     "metricsProvider.className",
     "clientPortListenBacklog",
     "maxCnxns",
+    // Our observers are named by `:observer` on their `server.N` line, which Apache requires
+    // as well; `peerType` repeats it.
+    "peerType",
 ];
 
 /// A warning found while parsing, reported by the caller through tracing.

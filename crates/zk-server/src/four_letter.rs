@@ -4,6 +4,7 @@
 
 use crate::config::ServerConfig;
 use crate::stats::ConnectionEntry;
+use crate::quorum::status::{Mode, QuorumStatus};
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use zk_proto::four_letter::FourLetterWord;
@@ -43,7 +44,13 @@ pub struct ServerSnapshot {
     /// Bytes of snapshot files (`dataDir/version-2`) and of log files (`dataLogDir/version-2`).
     pub data_dir_bytes: u64,
     pub log_dir_bytes: u64,
+    /// The role in the ensemble (standalone when there is none).
+    pub quorum: QuorumStatus,
 }
+
+/// What an ensemble member answers to the words that describe the server while it has no
+/// established leader, as the reference does.
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
 /// The answer to a word that the whitelist does not allow.
 pub fn not_whitelisted(word: FourLetterWord) -> String {
@@ -56,6 +63,13 @@ pub fn not_whitelisted(word: FourLetterWord) -> String {
 /// The answer to `word`; `None` for words that only act (`crst`, `srst`), which the caller
 /// performs before formatting their fixed answer with [`acknowledgement`].
 pub fn format(word: FourLetterWord, snapshot: &ServerSnapshot, config: &ServerConfig) -> String {
+    let needs_serving = matches!(
+        word,
+        FourLetterWord::Srvr | FourLetterWord::Stat | FourLetterWord::Mntr | FourLetterWord::Cons
+    );
+    if needs_serving && snapshot.quorum.mode != Mode::Standalone && !snapshot.quorum.serving {
+        return NOT_SERVING.to_owned();
+    }
     match word {
         FourLetterWord::Ruok => "imok".to_owned(),
         FourLetterWord::Srvr => server_stats(snapshot, false),
@@ -117,15 +131,20 @@ fn server_stats(snapshot: &ServerSnapshot, with_clients: bool) -> String {
     let (min, avg, max) = snapshot.latency_min_avg_max_ms;
     let _ = write!(
         out,
-        "Latency min/avg/max: {min}/{}/{max}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        "Latency min/avg/max: {min}/{}/{max}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         java_double(avg),
         snapshot.packets_received,
         snapshot.packets_sent,
         snapshot.connections.len(),
         snapshot.outstanding_requests,
         snapshot.last_zxid.0,
+        snapshot.quorum.mode.name(),
         snapshot.node_count,
     );
+    if snapshot.quorum.mode == Mode::Leader {
+        let _ = writeln!(out, "Proposal sizes last/min/max: {}/{}/{}", snapshot.quorum.last_proposal_size,
+            snapshot.quorum.min_proposal_size.map_or(-1, |size| size as i64), snapshot.quorum.max_proposal_size);
+    }
     out
 }
 
@@ -193,6 +212,37 @@ fn last_operation_name(opcode: i64) -> &'static str {
     }
 }
 
+/// mntr's ensemble fields: the peer state on every member, the learner counts and proposal
+/// sizes on the leader (Apache's names).
+fn quorum_lines(quorum: &QuorumStatus) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    let state = match quorum.mode {
+        Mode::Standalone => return lines,
+        Mode::Looking => "looking",
+        Mode::Leader => "leading - broadcast",
+        Mode::Follower => "following - broadcast",
+        Mode::Observer => "observing - broadcast",
+    };
+    lines.push(("zk_peer_state", state.to_owned()));
+    if quorum.mode == Mode::Leader {
+        lines.extend([
+            ("zk_learners", quorum.learners.to_string()),
+            ("zk_followers", quorum.learners.to_string()),
+            ("zk_synced_followers", quorum.synced_followers.to_string()),
+            ("zk_synced_non_voting_followers", "0".to_owned()),
+            ("zk_synced_observers", quorum.synced_observers.to_string()),
+            ("zk_pending_syncs", quorum.pending_syncs.to_string()),
+            ("zk_last_proposal_size", quorum.last_proposal_size.to_string()),
+            ("zk_max_proposal_size", quorum.max_proposal_size.to_string()),
+            (
+                "zk_min_proposal_size",
+                quorum.min_proposal_size.map_or(-1, |size| size as i64).to_string(),
+            ),
+        ]);
+    }
+    lines
+}
+
 fn monitor(snapshot: &ServerSnapshot) -> String {
     let (min, avg, max) = snapshot.latency_min_avg_max_ms;
     let ephemerals: usize = snapshot
@@ -200,9 +250,9 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
         .iter()
         .map(|(_, paths)| paths.len())
         .sum();
-    let lines: [(&str, String); 18] = [
+    let mut lines: Vec<(&str, String)> = vec![
         ("zk_version", VERSION.to_owned()),
-        ("zk_server_state", "standalone".to_owned()),
+        ("zk_server_state", snapshot.quorum.mode.name().to_owned()),
         ("zk_ephemerals_count", ephemerals.to_string()),
         (
             "zk_num_alive_connections",
@@ -235,6 +285,7 @@ fn monitor(snapshot: &ServerSnapshot) -> String {
             max_file_descriptors().to_string(),
         ),
     ];
+    lines.extend(quorum_lines(&snapshot.quorum));
     let mut out = String::new();
     for (key, value) in lines {
         let _ = writeln!(out, "{key}\t{value}");

@@ -9,6 +9,8 @@
 //! - [`watch`]: watch tables and trigger rules, as pure logic.
 //! - [`four_letter`]: the four-letter words' answers.
 //! - [`civil_time`]: calendar dates for human-readable output.
+//! - [`quorum`]: the ensemble around ZAB: peer frames and links, zoo.cfg → ZAB timing,
+//!   the status the four-letter words show.
 //! - [`storage`]: the transaction log (group commit), snapshots, recovery, purge and the
 //!   offline dump tools.
 //! - [`wire`]: mapping between zk-proto records and pipeline requests/replies.
@@ -26,6 +28,7 @@ pub mod config;
 pub mod four_letter;
 pub mod outbound;
 pub mod pipeline;
+pub mod quorum;
 pub mod server;
 pub mod session_tracker;
 pub mod stats;

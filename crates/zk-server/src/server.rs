@@ -1,17 +1,23 @@
 //! Composition: recovers the data from disk, builds the actors, binds the client port, and
 //! runs until a signal (or a fatal storage error).
 
+use crate::actors::broadcast::{BroadcastActor, BroadcastParts};
 use crate::actors::connection::Peers;
+use crate::actors::election::ElectionActor;
 use crate::actors::listener::accept_loop;
-use crate::actors::log::{LogActor, LogRecipients};
+use crate::actors::log::{LogActor, LogRecipients, Persisted};
 use crate::actors::session::SessionActor;
-use crate::actors::tree::{TakeSnapshot, TreeActor, TreeActorParts};
+use crate::actors::tree::{ConnectEnsemble, TakeSnapshot, TreeActor, TreeActorParts};
 use crate::actors::watch::WatchActor;
 use crate::config::ServerConfig;
 use crate::pipeline::{Pipeline, PipelineLimits};
+use crate::quorum::payload::TxnPayload;
+use crate::quorum::status::{Mode, SharedQuorumStatus};
+use crate::quorum::timing::{self, QuorumConfigError};
 use crate::stats::ServerStats;
-use crate::storage::{self, StorageConfig, StorageError};
-use actix::{Actor, Arbiter, AsyncContext, Context};
+use crate::storage::{self, epochs, StorageConfig, StorageError};
+use actix::{Actor, Addr, Arbiter, AsyncContext, Context};
+use zk_zab::{PersistedState, QuorumPeer};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -37,8 +43,17 @@ pub enum ServerError {
     },
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
-    #[error("the transaction log failed; see the log above")]
+    #[error("the transaction log or the ensemble state failed; see the log above")]
     StorageFailed,
+    #[error("invalid ensemble configuration: {0}")]
+    QuorumConfig(#[from] QuorumConfigError),
+    #[error("cannot listen on peer address {address}: {source}")]
+    PeerBind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the ensemble member: {0}")]
+    Ensemble(String),
 }
 
 /// The id standalone servers put in the high byte of session ids, as the reference does.
@@ -62,7 +77,8 @@ pub fn storage_config(config: &ServerConfig) -> StorageConfig {
     }
 }
 
-/// Runs a standalone server until SIGINT or SIGTERM.
+/// Runs the server until SIGINT or SIGTERM: standalone, or as a member of the ensemble
+/// that the `server.N` lines describe.
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     for dir in [&config.data_dir, &config.data_log_dir] {
         std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
@@ -74,12 +90,27 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    let tree_config = TreeConfig {
+    // Like Apache with standaloneEnabled: one server line (or none) is a standalone server.
+    if config.peers.len() > 1 {
+        run_ensemble_member(config, storage_config).await
+    } else {
+        run_standalone(config, storage_config).await
+    }
+}
+
+fn tree_config(config: &ServerConfig) -> TreeConfig {
+    TreeConfig {
         extended_types_enabled: config.extended_types_enabled,
         super_digest: config.super_digest.clone(),
-    };
+    }
+}
+
+async fn run_standalone(
+    config: ServerConfig,
+    storage_config: StorageConfig,
+) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
-    let recovered = storage::recover(&storage_config, tree_config)?;
+    let recovered = storage::recover(&storage_config, tree_config(&config))?;
     let mut tree = recovered.tree;
     tracing::info!(
         zxid = %tree.last_applied_zxid(),
@@ -94,6 +125,153 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     let snapshot_after_replay = recovered.replayed_txns > 0;
 
     let config = Arc::new(config);
+    let core = start_core(&config, tree, recovered.log, &storage_config, None)?;
+    if snapshot_after_replay {
+        core.tree.do_send(TakeSnapshot);
+    }
+    let sessions = SessionActor::new(
+        STANDALONE_SERVER_ID,
+        config.clone(),
+        core.tree.clone(),
+        restored_sessions,
+        core.stats.clone(),
+    )
+    .start();
+    serve_clients(config, core, sessions, Arc::new(SharedQuorumStatus::default())).await
+}
+
+async fn run_ensemble_member(
+    config: ServerConfig,
+    storage_config: StorageConfig,
+) -> Result<(), ServerError> {
+    let my_id = timing::read_my_id(&config)?;
+    let (tick_period, zab_config) = timing::zab_config(&config, my_id)?;
+    let started = std::time::Instant::now();
+    let quorum_recovered = storage::recover_for_quorum(&storage_config, tree_config(&config))?;
+    let recovered = quorum_recovered.recovered;
+    let mut tree = recovered.tree;
+    tree.set_index_seed(random_seed());
+    let persisted = PersistedState {
+        accepted_epoch: epochs::read(&config.data_dir, epochs::ACCEPTED_EPOCH_FILE)?,
+        current_epoch: epochs::read(&config.data_dir, epochs::CURRENT_EPOCH_FILE)?,
+        snapshot_zxid: tree.last_applied_zxid(),
+        log: quorum_recovered
+            .log_after_snapshot
+            .into_iter()
+            .map(|txn| {
+                let zxid = txn.zxid;
+                TxnPayload { origin: None, txn }
+                    .encode()
+                    .map(|data| zk_zab::Txn { zxid, data })
+                    .map_err(|error| ServerError::Ensemble(format!("cannot encode txn {zxid}: {error}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    tracing::info!(
+        %my_id,
+        snapshot_zxid = %persisted.snapshot_zxid,
+        logged_after_snapshot = persisted.log.len(),
+        accepted_epoch = persisted.accepted_epoch.0,
+        current_epoch = persisted.current_epoch.0,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "ensemble member recovered"
+    );
+    let voters = zab_config.ensemble.voters().clone();
+    let (peer, initial_commands) = QuorumPeer::start(zab_config, persisted)
+        .map_err(|error| ServerError::Ensemble(error.to_string()))?;
+
+    let me = config
+        .peers
+        .iter()
+        .find(|peer| peer.id == my_id)
+        .cloned()
+        .ok_or(ServerError::Ensemble(format!("no server.{my_id} line")))?;
+    let quorum_listener = bind(&me.host, me.quorum_port).await?;
+    let election_listener = bind(&me.host, me.election_port).await?;
+    let others = config.peers.iter().filter(|peer| peer.id != my_id);
+    let quorum_addresses = others
+        .clone()
+        .map(|peer| (peer.id, format!("{}:{}", peer.host, peer.quorum_port)))
+        .collect();
+    let election_addresses = others
+        .map(|peer| (peer.id, format!("{}:{}", peer.host, peer.election_port)))
+        .collect();
+
+    let config = Arc::new(config);
+    let status = Arc::new(SharedQuorumStatus::default());
+    status.update(|status| {
+        status.mode = Mode::Looking;
+        status.my_id = Some(my_id);
+        status.voters = voters.len();
+    });
+    let broadcast_context = Context::<BroadcastActor>::new();
+    let broadcast_address = broadcast_context.address();
+    let core = start_core(
+        &config,
+        tree,
+        recovered.log,
+        &storage_config,
+        Some(broadcast_address.clone().recipient()),
+    )?;
+    let sessions = SessionActor::new(
+        my_id,
+        config.clone(),
+        core.tree.clone(),
+        Vec::new(),
+        core.stats.clone(),
+    )
+    .in_ensemble(broadcast_address.clone().recipient())
+    .start();
+    core.tree.do_send(ConnectEnsemble {
+        broadcast: broadcast_address.clone(),
+        sessions_applied: sessions.clone().recipient(),
+        session_role: sessions.clone().recipient(),
+    });
+    let election =
+        ElectionActor::new(my_id, election_addresses, broadcast_address, election_listener).start();
+    broadcast_context.run(BroadcastActor::new(
+        BroadcastParts {
+            peer,
+            initial_commands,
+            tick_period,
+            quorum_addresses,
+            listener: quorum_listener,
+            data_dir: config.data_dir.clone(),
+            tree: core.tree.clone(),
+            log: core.log.clone(),
+            sessions: sessions.clone(),
+            status: status.clone(),
+            fatal: core.fatal.clone(),
+            voters: voters.into_iter().collect(),
+        },
+        election,
+    ));
+    serve_clients(config, core, sessions, status).await
+}
+
+async fn bind(host: &str, port: u16) -> Result<TcpListener, ServerError> {
+    let address = format!("{host}:{port}");
+    TcpListener::bind(&address)
+        .await
+        .map_err(|source| ServerError::PeerBind { address, source })
+}
+
+/// The actors every server has: the tree (with its pipeline), the final stage and the log.
+struct Core {
+    tree: Addr<TreeActor>,
+    final_stage: Addr<WatchActor>,
+    log: Addr<LogActor>,
+    stats: Arc<ServerStats>,
+    fatal: Arc<Notify>,
+}
+
+fn start_core(
+    config: &ServerConfig,
+    tree: zk_tree::DataTree,
+    log: storage::TxnLog,
+    storage_config: &StorageConfig,
+    persisted: Option<actix::Recipient<Persisted>>,
+) -> Result<Core, ServerError> {
     let stats = Arc::new(ServerStats::default());
     let fatal = Arc::new(Notify::new());
     let pipeline = Pipeline::new(
@@ -102,41 +280,47 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             max_in_flight_writes: MAX_IN_FLIGHT_WRITES,
         },
     );
-
     // The tree, the final stage and the log share this thread; sockets and decoding run on
     // a second one. On two cores that splits the work roughly in half, and the messages of
     // the write path (tree → log → tree → final stage) never cross threads.
     let final_stage = WatchActor::new(stats.clone()).start();
     let tree_context = Context::<TreeActor>::new();
     let log = LogActor::start(
-        recovered.log,
+        log,
         LogRecipients {
             durable: tree_context.address().recipient(),
+            persisted,
             snapshot_due: tree_context.address().recipient(),
             failed: tree_context.address().recipient(),
         },
-        &storage_config,
+        storage_config,
     )?;
     let tree = tree_context.run(TreeActor::new(TreeActorParts {
         pipeline,
         final_stage: final_stage.clone(),
-        log,
+        log: log.clone(),
         container_check_interval: Duration::from_millis(config.container_check_interval_ms),
         stats: stats.clone(),
         fatal: fatal.clone(),
+        tree_config: tree_config(config),
     }));
-    if snapshot_after_replay {
-        tree.do_send(TakeSnapshot);
-    }
-    let sessions = SessionActor::new(
-        STANDALONE_SERVER_ID,
-        config.clone(),
-        tree.clone(),
-        restored_sessions,
-        stats.clone(),
-    )
-    .start();
+    Ok(Core {
+        tree,
+        final_stage,
+        log,
+        stats,
+        fatal,
+    })
+}
 
+/// Binds the client port, serves clients on a second arbiter, and waits for a signal or a
+/// fatal failure.
+async fn serve_clients(
+    config: Arc<ServerConfig>,
+    core: Core,
+    sessions: Addr<SessionActor>,
+    quorum: Arc<SharedQuorumStatus>,
+) -> Result<(), ServerError> {
     let listener = TcpListener::bind(config.client_address)
         .await
         .map_err(|source| ServerError::Bind {
@@ -144,13 +328,14 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
             source,
         })?;
     let address = listener.local_addr().unwrap_or(config.client_address);
-    tracing::info!(%address, data_dir = %config.data_dir.display(), "serving clients (standalone)");
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "serving clients");
     let peers = Peers {
-        tree,
+        tree: core.tree,
         sessions,
-        final_stage,
-        stats,
+        final_stage: core.final_stage,
+        stats: core.stats,
         config,
+        quorum,
     };
     let network = Arbiter::new();
     let listener = std::sync::Mutex::new(Some(listener));
@@ -162,7 +347,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
 
     let outcome = tokio::select! {
         signal = wait_for_shutdown_signal() => signal,
-        _ = fatal.notified() => Err(ServerError::StorageFailed),
+        _ = core.fatal.notified() => Err(ServerError::StorageFailed),
     };
     tracing::info!("shutting down");
     network.stop();
@@ -170,7 +355,7 @@ pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
 }
 
 /// A random 64-bit value from the standard library's per-process hashing keys.
-fn random_seed() -> u64 {
+pub fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     std::collections::hash_map::RandomState::new()
         .build_hasher()

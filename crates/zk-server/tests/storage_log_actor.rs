@@ -71,6 +71,7 @@ impl Harness {
         let (sender, events) = unbounded_channel();
         let probe = Probe { events: sender }.start();
         let recipients = LogRecipients {
+            persisted: None,
             durable: probe.clone().recipient(),
             snapshot_due: probe.clone().recipient(),
             failed: probe.recipient(),

@@ -19,7 +19,7 @@ pub const SCHEME_SUPER: &str = "super";
 /// Who is asking: the session and every id it has authenticated as (the server adds
 /// `ip:<address>` at connect and `digest:...` on addauth). A session is a superuser when
 /// it holds an id of scheme `super`, or the digest id configured as the super digest.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AuthContext {
     pub session_id: SessionId,
     pub ids: Vec<Id>,

@@ -1,10 +1,11 @@
 //! The write requests a client can send, already decoded by the server: the input of
 //! [`crate::DataTree::prepare`].
 
+use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, CreateMode};
 
-/// A write a client asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A write a client asked for. Serde, because a follower forwards it to the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WriteRequest {
     /// create, create2, createContainer and createTTL. The kind of znode follows `mode`
     /// (the Java client always sends the opcode that matches its mode). `ttl_ms` is the

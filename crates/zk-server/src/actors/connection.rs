@@ -35,6 +35,8 @@ pub struct Peers {
     pub final_stage: Addr<WatchActor>,
     pub stats: Arc<ServerStats>,
     pub config: Arc<ServerConfig>,
+    /// The ensemble role, for the four-letter words (standalone when there is none).
+    pub quorum: Arc<crate::quorum::status::SharedQuorumStatus>,
 }
 
 enum Phase {
@@ -128,6 +130,12 @@ impl ConnectionActor {
             Err(ConnectRefused::ClientAhead { client, server }) => {
                 // The reference closes without an answer, so the client tries another server.
                 tracing::info!(parent: &self.span, %client, %server, "client has seen a newer zxid; refusing");
+                return self.close(ctx);
+            }
+            Err(ConnectRefused::NotServing) => {
+                // As the reference does while it looks for a leader: no answer, so the
+                // client tries another server and keeps its session.
+                tracing::info!(parent: &self.span, "not serving clients now; closing");
                 return self.close(ctx);
             }
             Err(refusal) => {

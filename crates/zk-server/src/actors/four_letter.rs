@@ -19,6 +19,7 @@ pub struct FourLetterSources {
     final_stage: Addr<WatchActor>,
     stats: Arc<ServerStats>,
     config: Arc<ServerConfig>,
+    quorum: Arc<crate::quorum::status::SharedQuorumStatus>,
 }
 
 impl FourLetterSources {
@@ -29,6 +30,7 @@ impl FourLetterSources {
             final_stage: peers.final_stage.clone(),
             stats: peers.stats.clone(),
             config: peers.config.clone(),
+            quorum: peers.quorum.clone(),
         }
     }
 }
@@ -89,6 +91,7 @@ async fn gather(sources: &FourLetterSources) -> ServerSnapshot {
         digest: tree.digest,
         data_dir_bytes: directory_bytes(&sources.config.data_dir.join("version-2")),
         log_dir_bytes: directory_bytes(&sources.config.data_log_dir.join("version-2")),
+        quorum: sources.quorum.get(),
     }
 }
 

@@ -15,6 +15,7 @@
 
 use crate::storage::background::{self, LogCommand, SnapshotCommand, SnapshotReport};
 use crate::storage::group_commit::GroupCommit;
+use crate::storage::quorum_queue::{QuorumDurable, QuorumQueue};
 use crate::storage::snapshot_policy::SnapshotPolicy;
 use crate::storage::txn_log::Synced;
 use crate::storage::{StorageConfig, StorageError, TxnLog};
@@ -40,6 +41,22 @@ pub struct Persist {
 pub struct Snapshot {
     pub bytes: Vec<u8>,
     pub zxid: Zxid,
+}
+
+/// An ensemble member's durable write (ZAB's `Persist`), with ZAB's write id. Writes are
+/// made durable in id order; [`Persisted`] confirms them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PersistQuorum {
+    pub id: u64,
+    pub write: QuorumDurable,
+}
+
+/// Sent to the BroadcastActor: every quorum write up to id `through` is durable.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct Persisted {
+    pub through: u64,
 }
 
 /// Sent to the commit step: every txn up to `through` is durable.
@@ -69,7 +86,10 @@ pub struct Purge;
 
 /// Where the LogActor's reports go.
 pub struct LogRecipients {
+    /// Standalone: the commit step (the TreeActor).
     pub durable: Recipient<Durable>,
+    /// In an ensemble: the BroadcastActor, which confirms ZAB's writes.
+    pub persisted: Option<Recipient<Persisted>>,
     pub snapshot_due: Recipient<SnapshotDue>,
     pub failed: Recipient<StorageFailed>,
 }
@@ -102,6 +122,8 @@ pub struct LogActor {
     log_thread: SyncSender<LogCommand>,
     snapshot_thread: SyncSender<SnapshotCommand>,
     group: GroupCommit,
+    /// An ensemble member's writes; `recipients.persisted` hears of them.
+    quorum: QuorumQueue,
     policy: SnapshotPolicy,
     snapshot_state: SnapshotState,
     durable_through: Zxid,
@@ -133,6 +155,7 @@ impl LogActor {
             log_thread,
             snapshot_thread,
             group: GroupCommit::new(config.max_batch_txns),
+            quorum: QuorumQueue::new(config.max_batch_txns),
             policy: SnapshotPolicy::new(
                 config.snap_count,
                 config.snap_size_limit_bytes,
@@ -212,6 +235,19 @@ impl Handler<Persist> for LogActor {
     }
 }
 
+impl Handler<PersistQuorum> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, persist: PersistQuorum, _: &mut Self::Context) {
+        if self.failed {
+            return;
+        }
+        if let Some(command) = self.quorum.push(persist.id, persist.write) {
+            self.command_log_thread(command);
+        }
+    }
+}
+
 impl Handler<LogWritten> for LogActor {
     type Result = ();
 
@@ -220,6 +256,20 @@ impl Handler<LogWritten> for LogActor {
             Ok(synced) => synced,
             Err(error) => return self.fail(error),
         };
+        if self.quorum.is_in_flight() {
+            let (done, next) = self.quorum.on_done();
+            self.durable_through = synced.through;
+            if let (Some(through), Some(persisted)) = (done, &self.recipients.persisted) {
+                persisted.do_send(Persisted { through });
+            }
+            if self.policy.on_logged(synced.txn_count as u64, synced.bytes) {
+                self.snapshot_due();
+            }
+            if let Some(command) = next {
+                self.command_log_thread(command);
+            }
+            return;
+        }
         let next_batch = self.group.on_synced(synced.through);
         self.durable_through = synced.through;
         self.recipients.durable.do_send(Durable {

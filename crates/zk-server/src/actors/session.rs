@@ -51,6 +51,55 @@ pub enum ConnectRefused {
     ClientAhead { client: Zxid, server: Zxid },
     /// The session could not be created.
     Failed,
+    /// An ensemble member that has no established leader now: the client must try another
+    /// server (the connection is closed without an answer).
+    NotServing,
+}
+
+/// What this server does with sessions, which follows its role in the ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRole {
+    /// Alone: creates and expires sessions.
+    Standalone,
+    /// An ensemble member without an established leader: refuses clients.
+    NotServing,
+    /// The ensemble's leader: the only server that expires sessions; learners report the
+    /// activity of theirs.
+    Leader,
+    /// A follower or observer: serves sessions, reports their activity to the leader,
+    /// never expires them.
+    Learner,
+}
+
+/// Changes the role. `sessions` are the tree's sessions when the role starts serving:
+/// every one gets a full timeout from now, as a new ZooKeeper leader gives them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetSessionRole {
+    pub role: SessionRole,
+    pub sessions: Vec<(SessionId, i32)>,
+}
+
+/// An ensemble member applied a session's creation or close (whoever created it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum SessionApplied {
+    Created { session: SessionId, timeout_ms: i32 },
+    Closed { session: SessionId },
+}
+
+/// Activity a learner reported for its sessions (leader only).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TouchSessions {
+    pub sessions: Vec<SessionId>,
+}
+
+/// A learner's report of session activity, for its leader.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SessionActivity {
+    pub sessions: Vec<SessionId>,
 }
 
 /// Activity on sessions: postpones their expiry.
@@ -94,6 +143,11 @@ pub struct SessionActor {
     /// The connection currently holding each session.
     attached: HashMap<SessionId, (WatcherId, Recipient<Evict>)>,
     timeouts: HashMap<SessionId, i32>,
+    role: SessionRole,
+    /// Learner: sessions with activity since the last report to the leader.
+    touched: std::collections::HashSet<SessionId>,
+    /// Learner: where activity reports go (the BroadcastActor).
+    activity_reports: Option<Recipient<SessionActivity>>,
 }
 
 impl SessionActor {
@@ -118,7 +172,45 @@ impl SessionActor {
             stats,
             attached: HashMap::new(),
             timeouts,
+            role: SessionRole::Standalone,
+            touched: std::collections::HashSet::new(),
+            activity_reports: None,
         }
+    }
+
+    /// An ensemble member: starts without serving, reports learner activity to `reports`.
+    pub fn in_ensemble(mut self, reports: Recipient<SessionActivity>) -> Self {
+        self.role = SessionRole::NotServing;
+        self.activity_reports = Some(reports);
+        self
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<Self>) {
+        match self.role {
+            SessionRole::Standalone | SessionRole::Leader => self.expire_sessions(ctx),
+            SessionRole::Learner => {
+                if !self.touched.is_empty() {
+                    let sessions = self.touched.drain().collect();
+                    if let Some(reports) = &self.activity_reports {
+                        reports.do_send(SessionActivity { sessions });
+                    }
+                }
+            }
+            SessionRole::NotServing => {}
+        }
+    }
+
+    fn touch(&mut self, session: SessionId, now: i64) -> bool {
+        if self.role == SessionRole::Learner {
+            self.touched.insert(session);
+        }
+        self.tracker.touch(session, now)
+    }
+
+    fn track(&mut self, session: SessionId, timeout_ms: i32, now: i64) {
+        self.tracker.remove(session);
+        self.tracker.add(session, timeout_ms, now);
+        self.timeouts.insert(session, timeout_ms);
     }
 
     fn expire_sessions(&mut self, ctx: &mut Context<Self>) {
@@ -161,7 +253,7 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let tick = Duration::from_millis(u64::from(self.config.tick_time_ms.max(1)));
-        ctx.run_interval(tick, |actor, ctx| actor.expire_sessions(ctx));
+        ctx.run_interval(tick, |actor, ctx| actor.on_tick(ctx));
     }
 }
 
@@ -170,6 +262,9 @@ impl Handler<Connect> for SessionActor {
 
     fn handle(&mut self, connect: Connect, _: &mut Self::Context) -> Self::Result {
         let now = super::tree::wall_clock_ms();
+        if self.role == SessionRole::NotServing {
+            return Box::pin(actix::fut::ready(Err(ConnectRefused::NotServing)));
+        }
         let server_zxid = Zxid(self.stats.last_applied_zxid.load(Relaxed));
         if connect.last_zxid_seen > server_zxid {
             let refused = ConnectRefused::ClientAhead {
@@ -188,7 +283,7 @@ impl Handler<Connect> for SessionActor {
             }
             let result = if connect.password.as_slice()
                 != session_password(connect.session_id).as_slice()
-                || !self.tracker.touch(connect.session_id, now)
+                || !self.touch(connect.session_id, now)
             {
                 Err(ConnectRefused::SessionExpired)
             } else {
@@ -218,10 +313,8 @@ impl Handler<Connect> for SessionActor {
         Box::pin(actix::fut::wrap_future(created).map(
             move |result, actor: &mut SessionActor, _| match result {
                 Ok(Ok(_)) => {
-                    actor
-                        .tracker
-                        .add(session, timeout_ms, super::tree::wall_clock_ms());
-                    actor.timeouts.insert(session, timeout_ms);
+                    actor.track(session, timeout_ms, super::tree::wall_clock_ms());
+                    actor.touch(session, super::tree::wall_clock_ms());
                     actor.attach(session, connect.connection, connect.evict);
                     tracing::info!(%session, timeout_ms, "session established");
                     Ok(Established {
@@ -243,8 +336,65 @@ impl Handler<Touch> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, touch: Touch, _: &mut Self::Context) {
-        self.tracker
-            .touch(touch.session, super::tree::wall_clock_ms());
+        self.touch(touch.session, super::tree::wall_clock_ms());
+    }
+}
+
+impl Handler<SetSessionRole> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, change: SetSessionRole, _: &mut Self::Context) {
+        tracing::info!(role = ?change.role, sessions = change.sessions.len(), "session role");
+        self.role = change.role;
+        self.touched.clear();
+        if change.role == SessionRole::NotServing {
+            // ZooKeeper closes every client connection when it leaves its role; the clients
+            // reconnect (to this or another server) with their sessions.
+            for (_, (_, evict)) in self.attached.drain() {
+                evict.do_send(Evict);
+            }
+            return;
+        }
+        let now = super::tree::wall_clock_ms();
+        let tick = i64::from(self.config.tick_time_ms);
+        for session in std::mem::take(&mut self.timeouts).into_keys() {
+            self.tracker.remove(session);
+        }
+        for (session, timeout_ms) in change.sessions {
+            // A tick of grace: the learners' first activity reports are on their way.
+            self.track(session, timeout_ms, now + tick);
+        }
+    }
+}
+
+impl Handler<SessionApplied> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, applied: SessionApplied, _: &mut Self::Context) {
+        match applied {
+            SessionApplied::Created {
+                session,
+                timeout_ms,
+            } => {
+                if !self.timeouts.contains_key(&session) {
+                    self.track(session, timeout_ms, super::tree::wall_clock_ms());
+                }
+            }
+            // The pipeline's SessionClosed output closes the session's connection, after
+            // its last reply.
+            SessionApplied::Closed { session } => self.forget(session),
+        }
+    }
+}
+
+impl Handler<TouchSessions> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, touch: TouchSessions, _: &mut Self::Context) {
+        let now = super::tree::wall_clock_ms();
+        for session in touch.sessions {
+            self.tracker.touch(session, now);
+        }
     }
 }
 

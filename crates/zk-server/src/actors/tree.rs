@@ -2,10 +2,14 @@
 //! them through the commit step (the LogActor makes them durable), applies them, runs
 //! reads, and hands every outcome, in order, to the WatchActor.
 
+use super::broadcast::{BroadcastActor, Propose, SyncReady, ToLeader};
 use super::log::{Durable, LogActor, Persist, SnapshotDue, StorageFailed};
+use super::session::{SessionApplied, SessionRole, SetSessionRole};
 use super::snapshot_encoder::SnapshotEncoder;
 use super::watch::{Deliver, WatchActor};
-use crate::pipeline::{Pipeline, ReadRequest, RequestOrigin, WriteOrigin};
+use crate::pipeline::{DeliveredOrigin, Pipeline, ReadRequest, RequestOrigin, WriteOrigin};
+use crate::quorum::frame::{ForwardedWrite, PeerFrame};
+use crate::quorum::payload::ForwardOrigin;
 use crate::stats::ServerStats;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -13,8 +17,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, Notify};
-use zk_proto::{ErrorCode, OpCode, SessionId, Zxid};
-use zk_tree::{AuthContext, Txn, WriteRequest};
+use zk_proto::{Epoch, ErrorCode, OpCode, ServerId, SessionId, Zxid};
+use zk_tree::{AuthContext, DataTree, TreeConfig, Txn, TxnBody, WriteRequest};
 
 /// One decoded client request.
 #[derive(Debug)]
@@ -67,6 +71,41 @@ pub struct TreeSummary {
 #[rtype(result = "TreeSummary")]
 pub struct SummarizeTree;
 
+mod ensemble;
+
+pub use ensemble::{
+    ConnectEnsemble, DeliverTxns, ForwardedRequest, ForwardedSync, InstallTree, SetTreeRole,
+    SnapshotForLearner, SyncDone,
+};
+
+/// What the tree does with requests, which follows the server's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeRole {
+    /// Alone: prepares writes; the log's fsync commits them.
+    Standalone,
+    /// An ensemble member with no established leader: serves nothing.
+    NotServing,
+    /// The leader of `epoch`: prepares every write (its clients' and its learners'); a
+    /// quorum's acknowledgement commits them.
+    Leader { epoch: Epoch },
+    /// A follower or observer: forwards writes and syncs to the leader, applies what ZAB
+    /// delivers, runs reads locally.
+    Learner,
+}
+
+/// The ensemble parts of a TreeActor.
+struct EnsembleParts {
+    broadcast: Addr<BroadcastActor>,
+    sessions_applied: Recipient<SessionApplied>,
+    session_role: Recipient<SetSessionRole>,
+    /// Leader: writes prepared and not yet proposed, with the learner request each answers.
+    unproposed: Vec<(Txn, Option<ForwardOrigin>)>,
+    /// Learner: server writes (session create/close) forwarded to the leader, by id.
+    forwarded_waiters: HashMap<u64, oneshot::Sender<Result<Zxid, ErrorCode>>>,
+    /// Leader: learners' syncs waiting for the commit of everything prepared before them.
+    pending_syncs: Vec<(ServerId, u64, Zxid)>,
+}
+
 /// Owns the pipeline (and through it the tree).
 pub struct TreeActor {
     pipeline: Pipeline,
@@ -82,6 +121,9 @@ pub struct TreeActor {
     fatal: Arc<Notify>,
     /// Encodes snapshots off this actor's thread.
     snapshot_encoder: SnapshotEncoder,
+    tree_config: TreeConfig,
+    role: TreeRole,
+    ensemble: Option<EnsembleParts>,
 }
 
 /// What a TreeActor is built from.
@@ -92,6 +134,8 @@ pub struct TreeActorParts {
     pub container_check_interval: Duration,
     pub stats: Arc<ServerStats>,
     pub fatal: Arc<Notify>,
+    /// To decode a snapshot received from a leader.
+    pub tree_config: TreeConfig,
 }
 
 impl TreeActor {
@@ -103,6 +147,7 @@ impl TreeActor {
             container_check_interval,
             stats,
             fatal,
+            tree_config,
         } = parts;
         stats
             .last_applied_zxid
@@ -117,7 +162,15 @@ impl TreeActor {
             server_waiters: HashMap::new(),
             stats,
             fatal,
+            tree_config,
+            role: TreeRole::Standalone,
+            ensemble: None,
         }
+    }
+
+    /// Whether requests can be served now.
+    fn serving(&self) -> bool {
+        self.role != TreeRole::NotServing
     }
 
     /// Prepares a write and keeps its transaction for the next hand-over to the log.
@@ -129,11 +182,27 @@ impl TreeActor {
         request: &WriteRequest,
         multi_op_codes: Vec<OpCode>,
     ) -> Zxid {
+        self.prepare_for(origin, None, auth, time_ms, request, multi_op_codes)
+    }
+
+    /// Prepares a write; `forwarded` names the learner request it answers, if any.
+    fn prepare_for(
+        &mut self,
+        origin: WriteOrigin,
+        forwarded: Option<ForwardOrigin>,
+        auth: &AuthContext,
+        time_ms: i64,
+        request: &WriteRequest,
+        multi_op_codes: Vec<OpCode>,
+    ) -> Zxid {
         let txn = self
             .pipeline
             .submit_write(origin, auth, time_ms, request, multi_op_codes);
         let zxid = txn.zxid;
-        self.unpersisted.push(txn.clone());
+        match &mut self.ensemble {
+            Some(ensemble) => ensemble.unproposed.push((txn.clone(), forwarded)),
+            None => self.unpersisted.push(txn.clone()),
+        }
         zxid
     }
 
@@ -144,6 +213,12 @@ impl TreeActor {
         if !self.unpersisted.is_empty() {
             let txns = std::mem::take(&mut self.unpersisted);
             self.log.do_send(Persist { txns });
+        }
+        if let Some(ensemble) = &mut self.ensemble {
+            if !ensemble.unproposed.is_empty() {
+                let entries = std::mem::take(&mut ensemble.unproposed);
+                ensemble.broadcast.do_send(Propose { entries });
+            }
         }
     }
 
@@ -193,6 +268,9 @@ impl TreeActor {
     }
 
     fn reap_containers(&mut self) {
+        if !matches!(self.role, TreeRole::Standalone | TreeRole::Leader { .. }) {
+            return; // the leader reaps for the ensemble
+        }
         let now = wall_clock_ms();
         let candidates = self.pipeline.tree().reap_candidates(now);
         if candidates.is_empty() {
@@ -230,6 +308,13 @@ impl Handler<SubmitRequests> for TreeActor {
     fn handle(&mut self, batch: SubmitRequests, _: &mut Self::Context) {
         let now = wall_clock_ms();
         let mut outputs = Vec::new();
+        if !self.serving() {
+            // The connections are being closed; their clients retry elsewhere.
+            return;
+        }
+        if self.role == TreeRole::Learner {
+            return self.forward_batch(batch, now);
+        }
         for request in batch.requests {
             match request.operation {
                 Operation::Read(read) => self.pipeline.submit_read(
@@ -265,6 +350,13 @@ impl Handler<ServerWrite> for TreeActor {
             session_id: write.session,
             ids: Vec::new(),
         };
+        if !self.serving() {
+            return Box::pin(async { Err(ErrorCode::ConnectionLoss) });
+        }
+        if self.role == TreeRole::Learner {
+            let receiver = self.forward_server_write(auth, write.request);
+            return Box::pin(async move { receiver.await.unwrap_or(Err(ErrorCode::ConnectionLoss)) });
+        }
         let zxid = self.prepare(
             WriteOrigin::Server,
             &auth,

@@ -18,10 +18,10 @@ pub use read::{ReadRequest, SetWatchesRequest, WatchCommand};
 
 use crate::watch::{PersistentKind, WatcherId};
 use session_queue::SessionQueues;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use zk_proto::data::ClientInfo;
-use zk_proto::{Acl, ErrorCode, EventType, OpCode, SessionId, Stat, Xid, Zxid};
+use zk_proto::{Acl, Epoch, ErrorCode, EventType, OpCode, SessionId, Stat, Xid, Zxid};
 use zk_tree::{AuthContext, DataTree, PendingChanges, Txn, TxnResult, WriteRequest};
 
 /// Where a request came from, so its reply can find its way back.
@@ -141,6 +141,31 @@ struct InFlightWrite {
     multi_op_codes: Vec<OpCode>,
 }
 
+/// A request a learner sent to its leader, waiting for its transaction (or, for a sync,
+/// for the leader's word that everything before it has been sent).
+#[derive(Debug)]
+enum Forwarded {
+    Write {
+        origin: WriteOrigin,
+        multi_op_codes: Vec<OpCode>,
+    },
+    Sync {
+        origin: RequestOrigin,
+        path: String,
+    },
+}
+
+/// What a delivered transaction answered (see [`Pipeline::on_delivered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveredOrigin {
+    /// A write this server prepared (as leader or standalone).
+    Prepared,
+    /// A server write (session create/close) this learner forwarded with this id.
+    ForwardedServerWrite(u64),
+    /// A client's forwarded write, or a transaction nobody here waits for.
+    Other,
+}
+
 /// Limits of the pipeline; checked when the server starts.
 #[derive(Debug, Clone, Copy)]
 pub struct PipelineLimits {
@@ -156,6 +181,9 @@ pub struct Pipeline {
     in_flight: VecDeque<InFlightWrite>,
     sessions: SessionQueues,
     limits: PipelineLimits,
+    /// A learner's requests at the leader, by the id they were forwarded with.
+    forwarded: HashMap<u64, Forwarded>,
+    next_forward_id: u64,
 }
 
 impl Pipeline {
@@ -168,12 +196,138 @@ impl Pipeline {
             in_flight: VecDeque::new(),
             sessions: SessionQueues::default(),
             limits,
+            forwarded: HashMap::new(),
+            next_forward_id: 1,
         }
+    }
+
+    /// A leader starts its epoch: its zxids continue at `epoch`'s first counter.
+    pub fn start_epoch(&mut self, epoch: Epoch) {
+        assert!(
+            self.in_flight.is_empty(),
+            "an epoch starts with no prepared write"
+        );
+        self.last_prepared = Zxid::new(epoch, 0).max(self.tree.last_applied_zxid());
+    }
+
+    /// The server left its role (a new election): every write prepared or forwarded and not
+    /// yet applied is dropped, with the reads waiting behind them. Their clients are
+    /// disconnected; a write that a quorum had logged may still come back committed, through
+    /// the next leader, and is then applied like any other delivered transaction.
+    pub fn abandon_uncommitted(&mut self) {
+        self.in_flight.clear();
+        self.pending = PendingChanges::default();
+        self.sessions = SessionQueues::default();
+        self.forwarded.clear();
+        self.last_prepared = self.tree.last_applied_zxid();
+    }
+
+    /// Replaces the tree (a learner installing its leader's snapshot).
+    pub fn replace_tree(&mut self, tree: DataTree) {
+        self.abandon_uncommitted();
+        self.tree = tree;
+        self.last_prepared = self.tree.last_applied_zxid();
+    }
+
+    /// A learner's write goes to the leader: returns the id the leader's transaction will
+    /// carry back. Later reads of the session wait for it, as for a local write.
+    pub fn forward_write(&mut self, origin: WriteOrigin, multi_op_codes: Vec<OpCode>) -> u64 {
+        if let WriteOrigin::Client(client) = origin {
+            self.sessions.push_write(client.session);
+        }
+        self.add_forwarded(Forwarded::Write {
+            origin,
+            multi_op_codes,
+        })
+    }
+
+    /// A learner's sync goes to the leader; it is answered by [`Pipeline::on_sync_done`].
+    pub fn forward_sync(&mut self, origin: RequestOrigin, path: String) -> u64 {
+        self.sessions.push_write(origin.session);
+        self.add_forwarded(Forwarded::Sync { origin, path })
+    }
+
+    fn add_forwarded(&mut self, request: Forwarded) -> u64 {
+        let id = self.next_forward_id;
+        self.next_forward_id += 1;
+        self.forwarded.insert(id, request);
+        id
+    }
+
+    /// Requests forwarded and not yet answered.
+    pub fn forwarded_requests(&self) -> usize {
+        self.forwarded.len()
+    }
+
+    /// Applies a committed transaction from ZAB. A leader's own prepared write is applied
+    /// from its queue; anything else (a learner's delivery, or history a new leader
+    /// inherited) is applied as given, answering the forwarded request `forwarded` if this
+    /// server sent it. Returns whether it answered a forwarded server write.
+    pub fn on_delivered(
+        &mut self,
+        txn: &Txn,
+        forwarded: Option<u64>,
+        out: &mut Vec<Output>,
+    ) -> DeliveredOrigin {
+        if self
+            .in_flight
+            .front()
+            .is_some_and(|write| write.txn.zxid == txn.zxid)
+        {
+            self.on_committed(txn.zxid, out);
+            return DeliveredOrigin::Prepared;
+        }
+        let request = forwarded.and_then(|id| self.forwarded.remove(&id));
+        let (origin, multi_op_codes) = match request {
+            Some(Forwarded::Write {
+                origin,
+                multi_op_codes,
+            }) => (origin, multi_op_codes),
+            Some(Forwarded::Sync { origin, path }) => {
+                tracing::error!(zxid = %txn.zxid, %path, "a transaction answered a forwarded sync");
+                self.answer_sync(origin, path, out);
+                (WriteOrigin::Server, Vec::new())
+            }
+            None => (WriteOrigin::Server, Vec::new()),
+        };
+        self.apply_and_reply(txn, origin, &multi_op_codes, out);
+        match (forwarded, origin) {
+            (Some(id), WriteOrigin::Server) => DeliveredOrigin::ForwardedServerWrite(id),
+            _ => DeliveredOrigin::Other,
+        }
+    }
+
+    /// The leader has sent everything committed before the forwarded sync `id`, and this
+    /// server applied it: the sync is answered.
+    pub fn on_sync_done(&mut self, id: u64, out: &mut Vec<Output>) {
+        match self.forwarded.remove(&id) {
+            Some(Forwarded::Sync { origin, path }) => self.answer_sync(origin, path, out),
+            Some(other) => {
+                tracing::error!(id, ?other, "a sync answer matched a forwarded write");
+                self.forwarded.insert(id, other);
+            }
+            None => tracing::debug!(id, "answer to a sync that was abandoned"),
+        }
+    }
+
+    fn answer_sync(&mut self, origin: RequestOrigin, path: String, out: &mut Vec<Output>) {
+        let reply = Reply {
+            origin,
+            zxid: self.tree.last_applied_zxid(),
+            result: Ok(ReplyPayload::Synced { path }),
+        };
+        out.push(Output::Reply { reply, watch: None });
+        self.release_reads(origin.session, out);
     }
 
     /// The tree, for four-letter words and snapshots.
     pub fn tree(&self) -> &DataTree {
         &self.tree
+    }
+
+    /// The zxid of the last write prepared (or applied, if none is in flight).
+    pub fn last_prepared(&self) -> Zxid {
+        self.last_prepared
     }
 
     /// Writes prepared but not yet committed.
@@ -237,33 +391,47 @@ impl Pipeline {
             .is_some_and(|write| write.txn.zxid <= through)
         {
             let write = self.in_flight.pop_front().expect("front exists");
-            let expected = self.tree.last_applied_zxid().next();
-            assert_eq!(
-                write.txn.zxid, expected,
-                "transactions must apply in zxid order"
-            );
-            let outcome = self.tree.apply(&write.txn);
-            self.pending.applied(write.txn.zxid);
-            out.extend(outcome.triggers.into_iter().map(|trigger| Output::Trigger {
-                event: trigger.event,
-                path: trigger.path,
-            }));
-            let closed_session =
-                matches!(outcome.result, TxnResult::SessionClosed).then_some(write.txn.session_id);
-            if let WriteOrigin::Client(origin) = write.origin {
-                let result = write_reply(origin.opcode, outcome.result, &write.multi_op_codes);
-                let reply = Reply {
-                    origin,
-                    zxid: write.txn.zxid,
-                    result,
-                };
-                out.push(Output::Reply { reply, watch: None });
-                self.release_reads(origin.session, out);
-            }
-            // After the reply, so a client that asked to close hears the answer first.
-            if let Some(session) = closed_session {
-                out.push(Output::SessionClosed { session });
-            }
+            self.apply_and_reply(&write.txn, write.origin, &write.multi_op_codes, out);
+        }
+    }
+
+    /// Applies one transaction (the next in zxid order), emits its triggers and, for a
+    /// client's write, its reply, releasing the reads that waited for it.
+    fn apply_and_reply(
+        &mut self,
+        txn: &Txn,
+        origin: WriteOrigin,
+        multi_op_codes: &[OpCode],
+        out: &mut Vec<Output>,
+    ) {
+        let expected = self.tree.last_applied_zxid();
+        assert!(
+            txn.zxid > expected,
+            "transactions must apply in zxid order ({} after {expected})",
+            txn.zxid
+        );
+        let outcome = self.tree.apply(txn);
+        self.pending.applied(txn.zxid);
+        self.last_prepared = self.last_prepared.max(txn.zxid);
+        out.extend(outcome.triggers.into_iter().map(|trigger| Output::Trigger {
+            event: trigger.event,
+            path: trigger.path,
+        }));
+        let closed_session =
+            matches!(outcome.result, TxnResult::SessionClosed).then_some(txn.session_id);
+        if let WriteOrigin::Client(origin) = origin {
+            let result = write_reply(origin.opcode, outcome.result, multi_op_codes);
+            let reply = Reply {
+                origin,
+                zxid: txn.zxid,
+                result,
+            };
+            out.push(Output::Reply { reply, watch: None });
+            self.release_reads(origin.session, out);
+        }
+        // After the reply, so a client that asked to close hears the answer first.
+        if let Some(session) = closed_session {
+            out.push(Output::SessionClosed { session });
         }
     }
 

@@ -39,6 +39,28 @@ pub enum LogCommand {
     Write(Vec<Txn>),
     /// Close the current segment; the next write starts a new one. Reports nothing.
     Roll,
+    /// An ensemble member's durable change other than an append, done in order with the
+    /// appends (ZAB needs "history, then epoch, then ACK"); reports [`Synced`] with no txn.
+    Quorum(QuorumWrite),
+}
+
+/// The non-append writes of ZAB (`zk_zab::DurableWrite`), with what the thread needs.
+#[derive(Debug)]
+pub enum QuorumWrite {
+    /// Replace an epoch file (`acceptedEpoch` or `currentEpoch`) in `data_dir`.
+    Epoch {
+        data_dir: PathBuf,
+        file: &'static str,
+        epoch: zk_proto::Epoch,
+    },
+    /// Drop every logged txn after `after` (TRUNC).
+    Truncate { after: Zxid },
+    /// Write the leader's snapshot as the newest one and restart the log after it (SNAP).
+    InstallSnapshot {
+        data_dir: PathBuf,
+        zxid: Zxid,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Starts the log thread with `log`, and its preallocator; `report` receives the outcome
@@ -91,6 +113,40 @@ where
                     return;
                 }
             }
+            LogCommand::Quorum(write) => {
+                let result = run_quorum_write(&mut log, write).map(|()| Synced {
+                    through: log.last_synced_zxid(),
+                    txn_count: 0,
+                    bytes: 0,
+                });
+                let failed = result.is_err();
+                report(result);
+                if failed {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn run_quorum_write(log: &mut TxnLog, write: QuorumWrite) -> Result<(), StorageError> {
+    match write {
+        QuorumWrite::Epoch {
+            data_dir,
+            file,
+            epoch,
+        } => super::epochs::write(&data_dir, file, epoch),
+        QuorumWrite::Truncate { after } => log.truncate_after(after),
+        QuorumWrite::InstallSnapshot {
+            data_dir,
+            zxid,
+            bytes,
+        } => {
+            let dir = files::version_dir(&data_dir);
+            files::create_dir(&dir)?;
+            snapshot::write(&dir, zxid, &bytes)?;
+            log.restart_after_snapshot(zxid)?;
+            Ok(())
         }
     }
 }

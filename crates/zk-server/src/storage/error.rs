@@ -69,6 +69,12 @@ pub enum StorageError {
         name: &'static str,
         source: io::Error,
     },
+    /// An `acceptedEpoch` or `currentEpoch` file that does not hold a number.
+    #[error("{path}: expected an epoch number, found {content:?}")]
+    CorruptEpochFile { path: PathBuf, content: String },
+    /// A snapshot received from the leader that does not decode.
+    #[error("snapshot from the leader at {zxid}: {reason}")]
+    InvalidReceivedSnapshot { zxid: Zxid, reason: String },
     /// The storage settings are unusable.
     #[error("invalid storage configuration: {0}")]
     Config(String),

@@ -23,9 +23,11 @@
 //!   (`append` then `sync`) and rolling.
 //! - [`snapshot`]: snapshot files: header, atomic write, verified read.
 //! - [`snapshot_policy`]: when to snapshot (Apache's randomised `snapCount`), seeded.
+//! - [`quorum_queue`]: the order of an ensemble member's durable writes (ZAB's `Persist`).
 //! - [`group_commit`]: which persisted txns go into the next fsync.
 //! - [`recovery`]: [`recover`]: newest valid snapshot + log replay, torn-tail repair.
 //! - [`purge`]: autopurge: keep the newest snapshots and the log they need.
+//! - [`epochs`]: the `acceptedEpoch` and `currentEpoch` files of an ensemble member.
 //! - [`dump`]: readable text for one snapshot or log file (`snapshot-dump`, `log-dump`).
 //! - [`background`]: the two threads that own the files at run time (log sync, snapshot
 //!   writing and purging), so that no disk wait blocks an actix arbiter; the log thread's
@@ -34,11 +36,13 @@
 pub mod background;
 pub mod config;
 pub mod dump;
+pub mod epochs;
 pub mod error;
 pub mod files;
 pub mod group_commit;
 pub mod preallocator;
 pub mod purge;
+pub mod quorum_queue;
 pub mod record;
 pub mod recovery;
 pub mod segment;
@@ -51,5 +55,5 @@ pub use config::StorageConfig;
 pub use dump::{dump_log, dump_snapshot};
 pub use error::StorageError;
 pub use purge::{purge, PurgeReport};
-pub use recovery::{recover, Recovered};
+pub use recovery::{recover, recover_for_quorum, QuorumRecovered, Recovered};
 pub use txn_log::TxnLog;

@@ -69,6 +69,46 @@ pub enum TailRepair {
 /// opens the log after it. See the module documentation for what is repaired and what is
 /// refused.
 pub fn recover(config: &StorageConfig, tree_config: TreeConfig) -> Result<Recovered, StorageError> {
+    recover_with(config, tree_config, ReplayMode::Apply).map(|(recovered, _)| recovered)
+}
+
+/// What an ensemble member recovers at start: the tree of its newest snapshot only, and
+/// the logged txns after it, *not applied*. In an ensemble the log may end with proposals
+/// that were never committed; ZAB delivers the committed ones once a leader says so, and
+/// truncates the others.
+#[derive(Debug)]
+pub struct QuorumRecovered {
+    /// The tree at the snapshot, the log open after the last logged txn, and the rest.
+    pub recovered: Recovered,
+    /// The logged txns after the snapshot, in zxid order.
+    pub log_after_snapshot: Vec<Txn>,
+}
+
+/// Recovery for an ensemble member: see [`QuorumRecovered`]. The same checks and repairs
+/// as [`recover`].
+pub fn recover_for_quorum(
+    config: &StorageConfig,
+    tree_config: TreeConfig,
+) -> Result<QuorumRecovered, StorageError> {
+    let (recovered, log_after_snapshot) = recover_with(config, tree_config, ReplayMode::Collect)?;
+    Ok(QuorumRecovered {
+        recovered,
+        log_after_snapshot,
+    })
+}
+
+/// Whether the replay applies the logged txns or only collects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplayMode {
+    Apply,
+    Collect,
+}
+
+fn recover_with(
+    config: &StorageConfig,
+    tree_config: TreeConfig,
+    mode: ReplayMode,
+) -> Result<(Recovered, Vec<Txn>), StorageError> {
     let snapshot_dir = files::version_dir(&config.data_dir);
     let log_dir = files::version_dir(&config.data_log_dir);
     files::create_dir(&snapshot_dir)?;
@@ -79,7 +119,7 @@ pub fn recover(config: &StorageConfig, tree_config: TreeConfig) -> Result<Recove
 
     let (tree, snapshot, skipped_snapshots) = newest_valid_snapshot(&snapshot_dir, tree_config)?;
     let snapshot_zxid = tree.last_applied_zxid();
-    let mut replay = Replay::new(tree);
+    let mut replay = Replay::new(tree, mode);
     let segments = files::list(&log_dir, LOG_PREFIX)?;
     // The newest segment starting at or before the snapshot holds its successor (or the
     // snapshot is at the end of it); every later segment follows.
@@ -106,14 +146,16 @@ pub fn recover(config: &StorageConfig, tree_config: TreeConfig) -> Result<Recove
             tracing::warn!(%last_logged, %snapshot_zxid, "the log ends before the snapshot");
         }
     }
-    let log = TxnLog::open(config, replay.tree.last_applied_zxid())?;
+    let log = TxnLog::open(config, replay.last_kept())?;
     tracing::info!(
         snapshot = ?snapshot.as_ref().map(|file| file.path.display().to_string()),
         replayed = replay.replayed,
-        last_zxid = %replay.tree.last_applied_zxid(),
+        collected = replay.collected.len(),
+        last_zxid = %replay.last_kept(),
         "recovered the data tree"
     );
-    Ok(Recovered {
+    let collected = std::mem::take(&mut replay.collected);
+    let recovered = Recovered {
         tree: replay.tree,
         log,
         snapshot,
@@ -121,7 +163,8 @@ pub fn recover(config: &StorageConfig, tree_config: TreeConfig) -> Result<Recove
         replayed_txns: replay.replayed,
         failed_replays: replay.failed,
         repaired_tail,
-    })
+    };
+    Ok((recovered, collected))
 }
 
 type SnapshotChoice = (DataTree, Option<NamedFile>, Vec<SkippedSnapshot>);
@@ -156,17 +199,29 @@ struct Replay {
     segment_first: Option<Zxid>,
     replayed: u64,
     failed: u64,
+    mode: ReplayMode,
+    /// In [`ReplayMode::Collect`], the txns after the snapshot.
+    collected: Vec<Txn>,
 }
 
 impl Replay {
-    fn new(tree: DataTree) -> Self {
+    fn new(tree: DataTree, mode: ReplayMode) -> Self {
         Replay {
             tree,
             last_logged: None,
             segment_first: None,
             replayed: 0,
             failed: 0,
+            mode,
+            collected: Vec::new(),
         }
+    }
+
+    /// The last txn the recovered state holds: applied or collected.
+    fn last_kept(&self) -> Zxid {
+        self.collected
+            .last()
+            .map_or(self.tree.last_applied_zxid(), |txn| txn.zxid)
     }
 
     fn visit(&mut self, path: &Path, offset: u64, txn: Txn) -> Result<(), StorageError> {
@@ -188,8 +243,13 @@ impl Replay {
         if txn.zxid <= applied {
             return Ok(()); // already in the snapshot
         }
-        if !is_next_zxid(applied, txn.zxid) {
-            return Err(gap(path, offset, applied, txn.zxid));
+        let kept = self.last_kept();
+        if !is_next_zxid(kept, txn.zxid) {
+            return Err(gap(path, offset, kept, txn.zxid));
+        }
+        if self.mode == ReplayMode::Collect {
+            self.collected.push(txn);
+            return Ok(());
         }
         let outcome = self.tree.apply(&txn);
         if outcome.result.error().is_some() && !carries_error(&txn.body) {
@@ -360,6 +420,30 @@ mod tests {
         assert_eq!(recovered.tree.last_applied_zxid(), Zxid(7));
         assert_eq!(recovered.tree.sessions().count(), 7);
         assert_eq!(recovered.log.last_appended_zxid(), Zxid(7));
+    }
+
+    #[test]
+    fn an_ensemble_member_recovers_the_snapshot_and_keeps_the_log_unapplied() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let mut log = TxnLog::open(&config, Zxid::ZERO).unwrap();
+        let mut tree = DataTree::new(TreeConfig::default());
+        for txn in session_txns(1..=2) {
+            tree.apply(&txn);
+        }
+        log.append(&session_txns(1..=4)).unwrap();
+        log.sync().unwrap();
+        snapshot::write(
+            &files::version_dir(dir.path()),
+            Zxid(2),
+            &tree.to_snapshot_bytes(),
+        )
+        .unwrap();
+        let quorum = recover_for_quorum(&config, TreeConfig::default()).unwrap();
+        assert_eq!(quorum.recovered.tree.last_applied_zxid(), Zxid(2));
+        let kept: Vec<i64> = quorum.log_after_snapshot.iter().map(|t| t.zxid.0).collect();
+        assert_eq!(kept, vec![3, 4]);
+        assert_eq!(quorum.recovered.log.last_appended_zxid(), Zxid(4));
     }
 
     #[test]

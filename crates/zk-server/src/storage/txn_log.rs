@@ -19,7 +19,7 @@ use super::error::StorageError;
 use super::files;
 use super::preallocator::Preallocator;
 use super::record;
-use super::segment::SegmentWriter;
+use super::segment::{self, SegmentWriter};
 use super::spare;
 use std::path::{Path, PathBuf};
 use zk_proto::Zxid;
@@ -200,6 +200,49 @@ impl TxnLog {
         Ok(synced)
     }
 
+    /// Drops every logged txn after `after` (ZAB's TRUNC: proposals of an old epoch that
+    /// were never committed). Later segments are removed, the one holding `after` is cut
+    /// just past it; the next append starts a new segment.
+    pub fn truncate_after(&mut self, after: Zxid) -> Result<(), StorageError> {
+        self.roll()?;
+        let segments = files::list(&self.dir, files::LOG_PREFIX)?;
+        for file in segments.iter().rev() {
+            if file.zxid > after {
+                files::remove(&file.path)?;
+                continue;
+            }
+            let mut cut = None;
+            segment::scan(&file.path, self.max_txn_bytes, |offset, txn| {
+                if txn.zxid > after && cut.is_none() {
+                    cut = Some(offset);
+                }
+                Ok(())
+            })?;
+            if let Some(offset) = cut {
+                segment::truncate(&file.path, offset)?;
+            }
+            break;
+        }
+        files::sync_directory(&self.dir)?;
+        tracing::info!(%after, "truncated the log");
+        self.last_appended = after;
+        self.last_synced = after;
+        Ok(())
+    }
+
+    /// Removes every segment: the state now comes from a snapshot at `snapshot_zxid` (ZAB's
+    /// SNAP), already written, and the log restarts after it.
+    pub fn restart_after_snapshot(&mut self, snapshot_zxid: Zxid) -> Result<(), StorageError> {
+        self.roll()?;
+        for file in files::list(&self.dir, files::LOG_PREFIX)? {
+            files::remove(&file.path)?;
+        }
+        files::sync_directory(&self.dir)?;
+        self.last_appended = snapshot_zxid;
+        self.last_synced = snapshot_zxid;
+        Ok(())
+    }
+
     /// The segment `log.<first>`: from the preallocator's spare, or created in place.
     fn new_segment(&mut self, first: Zxid) -> Result<SegmentWriter, StorageError> {
         if let Some(preallocator) = &mut self.preallocator {
@@ -260,6 +303,25 @@ mod tests {
                 (name, zxids)
             })
             .collect()
+    }
+
+    #[test]
+    fn truncation_keeps_the_txns_up_to_the_cut_and_appends_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        log.append(&txns(1..=3)).unwrap();
+        log.roll().unwrap();
+        log.append(&txns(4..=6)).unwrap();
+        log.sync().unwrap();
+        log.truncate_after(Zxid(2)).unwrap();
+        assert_eq!(log.last_appended_zxid(), Zxid(2));
+        log.append(&txns(3..=3)).unwrap();
+        log.sync().unwrap();
+        let kept: Vec<i64> = logged_zxids(log.dir())
+            .into_iter()
+            .flat_map(|(_, zxids)| zxids)
+            .collect();
+        assert_eq!(kept, vec![1, 2, 3]);
     }
 
     #[test]

@@ -1,0 +1,679 @@
+//! BroadcastActor: owns this server's ZAB core (`zk_zab::QuorumPeer`) and the quorum port.
+//! It ticks the core, feeds it peer messages, proposals and storage confirmations, and
+//! executes the commands it returns, in order: messages go out on the leader–learner
+//! connections (or to the ElectionActor), durable writes to the LogActor, committed
+//! transactions and role changes to the TreeActor.
+//!
+//! Connections follow ZAB's host contract: one ordered connection per leader–learner pair
+//! and role period. Each side renews its "era" whenever its role changes and closes every
+//! connection; a pair of eras gets at most one connection, so nothing sent after a break is
+//! ever delivered on a later connection of the same pair.
+
+use super::election::{ElectionActor, SendNotification};
+use super::log::{LogActor, PersistQuorum, Persisted};
+use super::session::{SessionActivity, SessionActor, TouchSessions};
+use super::tree::{
+    DeliverTxns, ForwardedRequest, ForwardedSync, InstallTree, SetTreeRole, SnapshotForLearner,
+    SyncDone, TreeActor, TreeRole,
+};
+use crate::quorum::frame::PeerFrame;
+use crate::quorum::link::{self, Link, LinkError, Remote};
+use crate::quorum::payload::{ForwardOrigin, TxnPayload};
+use crate::quorum::status::{Mode, SharedQuorumStatus};
+use crate::storage::background::QuorumWrite;
+use crate::storage::epochs::{ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
+use crate::storage::quorum_queue::QuorumDurable;
+use actix::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use zk_proto::{ServerId, Zxid};
+use zk_zab::{Command, DurableWrite, QuorumPeer, WriteId, ZabError};
+
+/// A ZAB message from a peer (the election channel's notifications).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerMessage {
+    pub from: ServerId,
+    pub message: zk_zab::Message,
+}
+
+/// Leader: prepared transactions to broadcast, each with the learner request it answers.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Propose {
+    pub entries: Vec<(zk_tree::Txn, Option<ForwardOrigin>)>,
+}
+
+/// Learner: frames for the leader (forwarded writes and syncs).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ToLeader {
+    pub frames: Vec<PeerFrame>,
+}
+
+/// Leader: learner `learner`'s sync `id` may be answered.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SyncReady {
+    pub learner: ServerId,
+    pub id: u64,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Accepted {
+    stream: TcpStream,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Connected {
+    stream: TcpStream,
+    remote: Remote,
+    /// The era this server was in when the connection started.
+    era: u64,
+    outbound: bool,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ConnectFailed {
+    era: u64,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct LinkFrame {
+    link: u64,
+    frame: Result<PeerFrame, LinkError>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SnapshotTaken {
+    learner: ServerId,
+    zxid: Zxid,
+    bytes: Vec<u8>,
+}
+
+/// A learner's connection to its leader.
+enum LeaderLink {
+    None,
+    /// Frames wait here until the connection is up (as in a TCP send buffer).
+    Connecting(Vec<PeerFrame>),
+    Open(Link),
+}
+
+/// Everything a BroadcastActor is built from.
+pub struct BroadcastParts {
+    pub peer: QuorumPeer,
+    pub initial_commands: Vec<Command>,
+    pub tick_period: Duration,
+    /// `host:quorumPort` of every other member.
+    pub quorum_addresses: HashMap<ServerId, String>,
+    pub listener: TcpListener,
+    pub data_dir: PathBuf,
+    pub tree: Addr<TreeActor>,
+    pub log: Addr<LogActor>,
+    pub sessions: Addr<SessionActor>,
+    pub status: Arc<SharedQuorumStatus>,
+    pub fatal: Arc<Notify>,
+    pub voters: HashSet<ServerId>,
+}
+
+pub struct BroadcastActor {
+    voters: HashSet<ServerId>,
+    peer: QuorumPeer,
+    my_id: ServerId,
+    initial_commands: Vec<Command>,
+    tick_period: Duration,
+    quorum_addresses: HashMap<ServerId, String>,
+    listener: Option<TcpListener>,
+    data_dir: PathBuf,
+    election: Addr<ElectionActor>,
+    tree: Addr<TreeActor>,
+    log: Addr<LogActor>,
+    sessions: Addr<SessionActor>,
+    status: Arc<SharedQuorumStatus>,
+    fatal: Arc<Notify>,
+    era: u64,
+    /// The leader this server learns from, when it is a learner.
+    leader: Option<ServerId>,
+    leader_link: LeaderLink,
+    learner_links: HashMap<ServerId, Link>,
+    /// Pairs (peer, peer's era) that had a connection in this era: never a second one.
+    seen: HashSet<(ServerId, u64)>,
+    next_link: u64,
+    /// Committed transactions for the TreeActor, sent together at the end of a step.
+    deliveries: Vec<(zk_tree::Txn, Option<u64>)>,
+    failed: bool,
+}
+
+impl BroadcastActor {
+    pub fn new(parts: BroadcastParts, election: Addr<ElectionActor>) -> Self {
+        BroadcastActor {
+            voters: parts.voters,
+            my_id: parts.peer.my_id(),
+            peer: parts.peer,
+            initial_commands: parts.initial_commands,
+            tick_period: parts.tick_period,
+            quorum_addresses: parts.quorum_addresses,
+            listener: Some(parts.listener),
+            data_dir: parts.data_dir,
+            election,
+            tree: parts.tree,
+            log: parts.log,
+            sessions: parts.sessions,
+            status: parts.status,
+            fatal: parts.fatal,
+            era: crate::server::random_seed(),
+            leader: None,
+            leader_link: LeaderLink::None,
+            learner_links: HashMap::new(),
+            seen: HashSet::new(),
+            next_link: 1,
+            deliveries: Vec::new(),
+            failed: false,
+        }
+    }
+
+    fn hello(&self) -> PeerFrame {
+        PeerFrame::Hello {
+            from: self.my_id,
+            era: self.era,
+        }
+    }
+
+    /// Executes the commands of one core call, in order.
+    fn execute(&mut self, commands: Vec<Command>, ctx: &mut Context<Self>) {
+        for command in commands {
+            match command {
+                Command::Send { to, message } if message.is_election() => {
+                    self.election.do_send(SendNotification { to, message });
+                }
+                Command::Send { to, message } => {
+                    let frame = PeerFrame::Zab(zk_zab::Envelope::new(message));
+                    if Some(to) == self.leader {
+                        self.send_to_leader(frame, ctx);
+                    } else if let Some(link) = self.learner_links.get(&to) {
+                        link.send(&frame);
+                    }
+                }
+                Command::Persist { id, write } => self.persist(id, write),
+                Command::Deliver { txn } => match TxnPayload::decode(txn.zxid, &txn.data) {
+                    Ok(payload) => {
+                        let forwarded = payload
+                            .origin
+                            .filter(|origin| origin.server == self.my_id)
+                            .map(|origin| origin.id);
+                        self.deliveries.push((payload.txn, forwarded));
+                    }
+                    Err(reason) => self.fail(&format!("undecodable committed transaction: {reason}")),
+                },
+                Command::TakeSnapshot { learner } => {
+                    self.flush_deliveries();
+                    let taken = actix::fut::wrap_future(self.tree.send(SnapshotForLearner));
+                    ctx.spawn(taken.map(move |result, _: &mut Self, ctx: &mut Context<Self>| {
+                        if let Ok((zxid, bytes)) = result {
+                            ctx.notify(SnapshotTaken {
+                                learner,
+                                zxid,
+                                bytes,
+                            });
+                        }
+                    }));
+                }
+                Command::BecomeLooking => self.change_role(None, Mode::Looking),
+                Command::BecomeFollower { leader } => self.change_role(Some(leader), Mode::Follower),
+                Command::BecomeObserver { leader } => self.change_role(Some(leader), Mode::Observer),
+                Command::BecomeLeader => self.change_role(None, Mode::Leader),
+                Command::Established { leader, epoch } => {
+                    self.flush_deliveries();
+                    let role = if leader == self.my_id {
+                        TreeRole::Leader { epoch }
+                    } else {
+                        TreeRole::Learner
+                    };
+                    tracing::info!(%leader, epoch = epoch.0, "epoch established; serving clients");
+                    self.tree.do_send(SetTreeRole { role });
+                }
+            }
+        }
+        self.flush_deliveries();
+        self.publish_status();
+    }
+
+    fn flush_deliveries(&mut self) {
+        if !self.deliveries.is_empty() {
+            let txns = std::mem::take(&mut self.deliveries);
+            self.tree.do_send(DeliverTxns { txns });
+        }
+    }
+
+    fn persist(&mut self, id: WriteId, write: DurableWrite) {
+        let durable = match write {
+            DurableWrite::AcceptedEpoch { epoch } => QuorumDurable::Other(QuorumWrite::Epoch {
+                data_dir: self.data_dir.clone(),
+                file: ACCEPTED_EPOCH_FILE,
+                epoch,
+            }),
+            DurableWrite::CurrentEpoch { epoch } => QuorumDurable::Other(QuorumWrite::Epoch {
+                data_dir: self.data_dir.clone(),
+                file: CURRENT_EPOCH_FILE,
+                epoch,
+            }),
+            DurableWrite::AppendTxns { txns } => {
+                let mut decoded = Vec::with_capacity(txns.len());
+                for txn in txns {
+                    match TxnPayload::decode(txn.zxid, &txn.data) {
+                        Ok(payload) => decoded.push(payload.txn),
+                        Err(reason) => {
+                            return self.fail(&format!("undecodable proposal: {reason}"));
+                        }
+                    }
+                }
+                QuorumDurable::Append(decoded)
+            }
+            DurableWrite::TruncateLog { after } => {
+                QuorumDurable::Other(QuorumWrite::Truncate { after })
+            }
+            DurableWrite::InstallSnapshot {
+                snapshot_zxid,
+                snapshot,
+            } => {
+                self.flush_deliveries();
+                self.tree.do_send(InstallTree {
+                    zxid: snapshot_zxid,
+                    bytes: snapshot.clone(),
+                });
+                QuorumDurable::Other(QuorumWrite::InstallSnapshot {
+                    data_dir: self.data_dir.clone(),
+                    zxid: snapshot_zxid,
+                    bytes: snapshot,
+                })
+            }
+        };
+        self.log.do_send(PersistQuorum {
+            id: id.0,
+            write: durable,
+        });
+    }
+
+    /// A new role: a new era, every connection closed, clients refused until the new
+    /// epoch is established.
+    fn change_role(&mut self, leader: Option<ServerId>, mode: Mode) {
+        self.flush_deliveries();
+        self.era = crate::server::random_seed();
+        self.seen.clear();
+        self.leader = leader;
+        self.leader_link = LeaderLink::None;
+        self.learner_links.clear();
+        tracing::info!(mode = mode.name(), leader = ?leader, "quorum role");
+        self.tree.do_send(SetTreeRole {
+            role: TreeRole::NotServing,
+        });
+        self.status.update(|status| status.mode = mode);
+    }
+
+    fn send_to_leader(&mut self, frame: PeerFrame, ctx: &mut Context<Self>) {
+        let Some(leader) = self.leader else { return };
+        match &mut self.leader_link {
+            LeaderLink::Open(link) => {
+                if !link.send(&frame) {
+                    self.leader_link = LeaderLink::None;
+                }
+            }
+            LeaderLink::Connecting(queue) => queue.push(frame),
+            LeaderLink::None => {
+                let Some(address) = self.quorum_addresses.get(&leader).cloned() else {
+                    return;
+                };
+                self.leader_link = LeaderLink::Connecting(vec![frame]);
+                let (hello, era, me) = (self.hello(), self.era, ctx.address());
+                actix::spawn(async move {
+                    match link::connect(&address, hello).await {
+                        Ok((stream, remote)) => me.do_send(Connected {
+                            stream,
+                            remote,
+                            era,
+                            outbound: true,
+                        }),
+                        Err(error) => {
+                            tracing::debug!(%leader, %address, %error, "cannot reach the leader");
+                            me.do_send(ConnectFailed { era });
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn start_link(&mut self, stream: TcpStream, remote: Remote, ctx: &mut Context<Self>) -> Link {
+        let id = self.next_link;
+        self.next_link += 1;
+        let me = ctx.address();
+        link::start(id, remote, stream, move |link, frame| {
+            me.do_send(LinkFrame { link, frame })
+        })
+    }
+
+    /// The link with id `link`, and who is at its other end.
+    fn link_remote(&self, link: u64) -> Option<(Remote, bool)> {
+        if let LeaderLink::Open(open) = &self.leader_link {
+            if open.id == link {
+                return Some((open.remote, true));
+            }
+        }
+        self.learner_links
+            .values()
+            .find(|open| open.id == link)
+            .map(|open| (open.remote, false))
+    }
+
+    fn close_link(&mut self, link: u64) {
+        if matches!(&self.leader_link, LeaderLink::Open(open) if open.id == link) {
+            self.leader_link = LeaderLink::None;
+        }
+        self.learner_links.retain(|_, open| open.id != link);
+    }
+
+    fn on_zab_message(&mut self, from: ServerId, message: zk_zab::Message, ctx: &mut Context<Self>) {
+        match self.peer.step(from, message) {
+            Ok(commands) => self.execute(commands, ctx),
+            Err(error) => self.on_core_error(error),
+        }
+    }
+
+    fn on_core_error(&mut self, error: ZabError) {
+        if error.is_fatal() {
+            self.fail(&error.to_string());
+        } else {
+            tracing::warn!(%error, "ZAB refused an input");
+        }
+    }
+
+    /// A broken promise of the host or the core: this server must stop.
+    fn fail(&mut self, reason: &str) {
+        if !self.failed {
+            self.failed = true;
+            tracing::error!(reason, "stopping: the ensemble state cannot be trusted");
+            self.fatal.notify_one();
+        }
+    }
+
+    fn publish_status(&self) {
+        let serving = self.peer.is_serving();
+        let leader = self.peer.leader();
+        let learners = self.learner_links.len();
+        let followers = self
+            .learner_links
+            .keys()
+            .filter(|id| self.is_voter(**id))
+            .count();
+        let round = self.peer.election_round().0;
+        self.status.update(|status| {
+            status.serving = serving;
+            status.leader = leader;
+            status.learners = learners;
+            status.synced_followers = followers;
+            status.synced_observers = learners - followers;
+            status.election_round = round;
+        });
+    }
+
+    fn is_voter(&self, id: ServerId) -> bool {
+        self.voters.contains(&id)
+    }
+}
+
+impl Actor for BroadcastActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(listener) = self.listener.take() {
+            let me = ctx.address();
+            actix::spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => me.do_send(Accepted { stream }),
+                        Err(error) => tracing::warn!(%error, "quorum port accept failed"),
+                    }
+                }
+            });
+        }
+        ctx.run_interval(self.tick_period, |actor, ctx| {
+            let commands = actor.peer.tick();
+            actor.execute(commands, ctx);
+        });
+        let commands = std::mem::take(&mut self.initial_commands);
+        self.execute(commands, ctx);
+    }
+}
+
+impl Handler<PeerMessage> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, message: PeerMessage, ctx: &mut Self::Context) {
+        self.on_zab_message(message.from, message.message, ctx);
+    }
+}
+
+impl Handler<Propose> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, propose: Propose, ctx: &mut Self::Context) {
+        for (txn, origin) in propose.entries {
+            let zxid = txn.zxid;
+            let data = match (TxnPayload { origin, txn }).encode() {
+                Ok(data) => data,
+                Err(error) => return self.fail(&format!("cannot encode txn {zxid}: {error}")),
+            };
+            let size = data.len();
+            match self.peer.propose(data) {
+                Ok((proposed, commands)) => {
+                    if proposed != zxid {
+                        return self.fail(&format!(
+                            "the tree prepared {zxid} but ZAB proposed it as {proposed}"
+                        ));
+                    }
+                    self.status.update(|status| {
+                        status.last_proposal_size = size;
+                        status.max_proposal_size = status.max_proposal_size.max(size);
+                        status.min_proposal_size =
+                            Some(status.min_proposal_size.map_or(size, |min| min.min(size)));
+                    });
+                    self.execute(commands, ctx);
+                }
+                // The epoch is ending; the role change that follows resets the tree.
+                Err(error) => {
+                    tracing::warn!(%zxid, %error, "proposal refused");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Handler<ToLeader> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, message: ToLeader, ctx: &mut Self::Context) {
+        for frame in message.frames {
+            self.send_to_leader(frame, ctx);
+        }
+    }
+}
+
+impl Handler<SessionActivity> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, activity: SessionActivity, ctx: &mut Self::Context) {
+        if self.peer.is_serving() {
+            let frame = PeerFrame::TouchSessions {
+                sessions: activity.sessions,
+            };
+            self.send_to_leader(frame, ctx);
+        }
+    }
+}
+
+impl Handler<SyncReady> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, ready: SyncReady, _: &mut Self::Context) {
+        if let Some(link) = self.learner_links.get(&ready.learner) {
+            link.send(&PeerFrame::SyncDone { id: ready.id });
+        }
+    }
+}
+
+impl Handler<Persisted> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, persisted: Persisted, ctx: &mut Self::Context) {
+        match self.peer.on_persisted(WriteId(persisted.through)) {
+            Ok(commands) => self.execute(commands, ctx),
+            Err(error) => self.on_core_error(error),
+        }
+    }
+}
+
+impl Handler<SnapshotTaken> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, taken: SnapshotTaken, ctx: &mut Self::Context) {
+        match self.peer.on_snapshot(taken.learner, taken.zxid, taken.bytes) {
+            Ok(commands) => self.execute(commands, ctx),
+            Err(error) => self.on_core_error(error),
+        }
+    }
+}
+
+impl Handler<Accepted> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, accepted: Accepted, ctx: &mut Self::Context) {
+        let (hello, era, me) = (self.hello(), self.era, ctx.address());
+        actix::spawn(async move {
+            match link::handshake(accepted.stream, hello).await {
+                Ok((stream, remote)) => me.do_send(Connected {
+                    stream,
+                    remote,
+                    era,
+                    outbound: false,
+                }),
+                Err(error) => tracing::warn!(%error, "dropping a quorum connection"),
+            }
+        });
+    }
+}
+
+impl Handler<Connected> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, connected: Connected, ctx: &mut Self::Context) {
+        let remote = connected.remote;
+        let current = connected.era == self.era;
+        if !self.quorum_addresses.contains_key(&remote.id) {
+            tracing::warn!(peer = %remote.id, "a server that is not in the ensemble connected to the quorum port");
+            return;
+        }
+        // One connection per pair of eras: a second one could deliver what was sent after
+        // the first one broke.
+        let first_of_pair = self.seen.insert((remote.id, remote.era));
+        if connected.outbound {
+            let expected = self.leader == Some(remote.id)
+                && matches!(self.leader_link, LeaderLink::Connecting(_));
+            if !current || !expected {
+                return;
+            }
+            if !first_of_pair {
+                self.leader_link = LeaderLink::None;
+                return;
+            }
+            let link = self.start_link(connected.stream, remote, ctx);
+            if let LeaderLink::Connecting(queue) =
+                std::mem::replace(&mut self.leader_link, LeaderLink::None)
+            {
+                for frame in &queue {
+                    link.send(frame);
+                }
+            }
+            self.leader_link = LeaderLink::Open(link);
+        } else {
+            let leading = self.status.get().mode == Mode::Leader;
+            if !current || !leading || !first_of_pair {
+                return;
+            }
+            tracing::info!(learner = %remote.id, "learner connected");
+            let link = self.start_link(connected.stream, remote, ctx);
+            self.learner_links.insert(remote.id, link);
+        }
+        self.publish_status();
+    }
+}
+
+impl Handler<ConnectFailed> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, failed: ConnectFailed, _: &mut Self::Context) {
+        if failed.era == self.era && matches!(self.leader_link, LeaderLink::Connecting(_)) {
+            self.leader_link = LeaderLink::None;
+        }
+    }
+}
+
+impl Handler<LinkFrame> for BroadcastActor {
+    type Result = ();
+
+    fn handle(&mut self, message: LinkFrame, ctx: &mut Self::Context) {
+        let Some((remote, from_leader)) = self.link_remote(message.link) else {
+            return;
+        };
+        let frame = match message.frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                if !matches!(error, LinkError::Closed) {
+                    tracing::warn!(peer = %remote.id, %error, "dropping a quorum connection");
+                } else {
+                    tracing::info!(peer = %remote.id, "quorum connection closed");
+                }
+                self.close_link(message.link);
+                self.publish_status();
+                return;
+            }
+        };
+        match (frame, from_leader) {
+            (PeerFrame::Zab(envelope), _) => match envelope.open() {
+                Ok(message) => self.on_zab_message(remote.id, message, ctx),
+                Err(error) => {
+                    tracing::warn!(peer = %remote.id, %error, "dropping a quorum connection");
+                    self.close_link(message.link);
+                }
+            },
+            (PeerFrame::SyncDone { id }, true) => {
+                self.flush_deliveries();
+                self.tree.do_send(SyncDone { id });
+            }
+            (PeerFrame::Forward(write), false) => self.tree.do_send(ForwardedRequest {
+                from: remote.id,
+                write,
+            }),
+            (PeerFrame::ForwardSync { id }, false) => self.tree.do_send(ForwardedSync {
+                from: remote.id,
+                id,
+            }),
+            (PeerFrame::TouchSessions { sessions }, false) => {
+                self.sessions.do_send(TouchSessions { sessions })
+            }
+            (other, _) => {
+                tracing::warn!(peer = %remote.id, ?other, "unexpected frame; dropping the connection");
+                self.close_link(message.link);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! One TCP connection between two servers: a handshake (each side sends [`PeerFrame::Hello`]
+//! first), a reader task that hands every frame to a callback, and a writer task fed by a
+//! channel, so an actor never waits on a socket. Closing a link aborts its reader and
+//! drops its writer, which closes the socket; nothing sent on a closed link is delivered.
+
+use super::frame::{self, FrameError, PeerFrame, HEADER_BYTES};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use zk_proto::ServerId;
+
+/// How long a peer may take to say hello.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting to a peer may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a link failed or ended.
+#[derive(Debug, Error)]
+pub enum LinkError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Frame(#[from] FrameError),
+    #[error("the peer did not start with a hello")]
+    NoHello,
+    #[error("timed out")]
+    Timeout,
+    #[error("closed by the peer")]
+    Closed,
+}
+
+/// Who is at the other end of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remote {
+    pub id: ServerId,
+    pub era: u64,
+}
+
+/// An open link, owned by an actor.
+#[derive(Debug)]
+pub struct Link {
+    pub id: u64,
+    pub remote: Remote,
+    sender: mpsc::UnboundedSender<Vec<u8>>,
+    reader: JoinHandle<()>,
+}
+
+impl Link {
+    /// Queues `frame`; false when the link is closed or the frame cannot be encoded.
+    pub fn send(&self, frame: &PeerFrame) -> bool {
+        match frame::encode(frame) {
+            Ok(bytes) => self.sender.send(bytes).is_ok(),
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a peer frame");
+                false
+            }
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Connects to `address` and exchanges hellos.
+pub async fn connect(
+    address: &str,
+    hello: PeerFrame,
+) -> Result<(TcpStream, Remote), LinkError> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+        .await
+        .map_err(|_| LinkError::Timeout)??;
+    handshake(stream, hello).await
+}
+
+/// Sends our hello and reads the peer's.
+pub async fn handshake(
+    mut stream: TcpStream,
+    hello: PeerFrame,
+) -> Result<(TcpStream, Remote), LinkError> {
+    stream.set_nodelay(true)?;
+    stream.write_all(&frame::encode(&hello)?).await?;
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame(&mut stream))
+        .await
+        .map_err(|_| LinkError::Timeout)??;
+    match first {
+        PeerFrame::Hello { from, era } => Ok((stream, Remote { id: from, era })),
+        _ => Err(LinkError::NoHello),
+    }
+}
+
+/// Starts the reader and writer tasks of an established connection. Every frame read, and
+/// finally the error that ended the link, goes to `on_frame` (tagged with `id`).
+pub fn start<F>(id: u64, remote: Remote, stream: TcpStream, on_frame: F) -> Link
+where
+    F: Fn(u64, Result<PeerFrame, LinkError>) + 'static,
+{
+    let (reader, writer) = stream.into_split();
+    let (sender, outbound) = mpsc::unbounded_channel();
+    tokio::task::spawn_local(write_loop(writer, outbound));
+    let reader = tokio::task::spawn_local(read_loop(id, reader, on_frame));
+    Link {
+        id,
+        remote,
+        sender,
+        reader,
+    }
+}
+
+async fn write_loop(mut writer: OwnedWriteHalf, mut outbound: mpsc::UnboundedReceiver<Vec<u8>>) {
+    while let Some(bytes) = outbound.recv().await {
+        if writer.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+async fn read_loop<F>(id: u64, mut reader: OwnedReadHalf, on_frame: F)
+where
+    F: Fn(u64, Result<PeerFrame, LinkError>),
+{
+    loop {
+        let result = read_frame(&mut reader).await;
+        let failed = result.is_err();
+        on_frame(id, result);
+        if failed {
+            return;
+        }
+    }
+}
+
+/// Reads one frame: the header first, so that a bad version or length is refused before
+/// any payload is buffered.
+pub async fn read_frame<R: AsyncReadExt + Unpin>(reader: &mut R) -> Result<PeerFrame, LinkError> {
+    let mut header = [0u8; HEADER_BYTES];
+    match reader.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(LinkError::Closed)
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let header = frame::decode_header(&header)?;
+    let mut payload = vec![0u8; header.length];
+    reader.read_exact(&mut payload).await?;
+    Ok(frame::decode_payload(header, &payload)?)
+}
