@@ -14,9 +14,11 @@ import uuid
 import pytest
 from kazoo.client import KazooClient
 
+import ensemble as ensembles
 import jute
 import servers
 import zkraw
+from ensemble import Ensemble, EnsembleSpec, start_ensemble
 from harness import TARGET_CHOICES, selected_targets, start_server
 from servers import ServerProcess, ServerSpec
 
@@ -55,7 +57,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed:
-        for server in sorted(servers.LIVE, key=repr):
+        # Ensemble members a test killed are no longer live, but their logs matter most.
+        shown = set(servers.LIVE) | set(ensembles.all_members())
+        for server in sorted(shown, key=repr):
             report.sections.append((f"log tail of {server} ({server.log_path})", server.log_tail()))
 
 
@@ -97,9 +101,11 @@ def kazoo_factory():
     """Connected kazoo clients for any server; stopped and closed after the test."""
     clients: list[KazooClient] = []
 
-    def connect(server: ServerProcess, **options) -> KazooClient:
+    def connect(server, **options) -> KazooClient:
+        """`server` is a ServerProcess, or a connect string (e.g. several ensemble members)."""
         options.setdefault("timeout", KAZOO_TIMEOUT_S)
-        client = KazooClient(hosts=server.hosts, **options)
+        hosts = server if isinstance(server, str) else server.hosts
+        client = KazooClient(hosts=hosts, **options)
         clients.append(client)
         client.start(timeout=KAZOO_START_TIMEOUT_S)
         return client
@@ -116,6 +122,28 @@ def kazoo_factory():
 @pytest.fixture
 def zk(server, kazoo_factory) -> KazooClient:
     return kazoo_factory(server)
+
+
+@pytest.fixture(scope="module")
+def ensemble_spec() -> EnsembleSpec:
+    """Modules with ensemble tests override this to size their ensemble."""
+    return EnsembleSpec()
+
+
+@pytest.fixture(scope="module")
+def ensemble(target, ensemble_spec) -> Ensemble:
+    """One ensemble per module and target (see ensemble.py); tests may kill members."""
+    started = start_ensemble(target, ensemble_spec)
+    yield started
+    started.cleanup()
+
+
+@pytest.fixture
+def whole_ensemble(ensemble) -> Ensemble:
+    """The module's ensemble with every member running and serving again, whatever
+    the previous test killed."""
+    ensemble.restore()
+    return ensemble
 
 
 @pytest.fixture

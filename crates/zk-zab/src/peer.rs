@@ -173,6 +173,22 @@ impl QuorumPeer {
         Ok(self.finish())
     }
 
+    /// The host's connection to `peer` broke. A serving learner whose leader connection
+    /// broke gives up on that leader at once, as ZooKeeper's follower does when its socket
+    /// to the leader fails; otherwise it would keep serving reads and accepting writes it
+    /// cannot forward until `syncLimit` passes. Before it serves, retries and `initLimit`
+    /// decide, as before. Going back to looking is always safe.
+    pub fn on_connection_lost(&mut self, peer: ServerId) -> Vec<Command> {
+        let lost_leader = matches!(
+            &self.role,
+            Role::Learning(learner) if learner.leader() == peer && learner.is_serving()
+        );
+        if lost_leader {
+            self.go_looking("the connection to the leader broke");
+        }
+        self.finish()
+    }
+
     /// This server's id.
     pub fn my_id(&self) -> ServerId {
         self.config.my_id

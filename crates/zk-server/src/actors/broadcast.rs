@@ -643,7 +643,8 @@ impl Handler<LinkFrame> for BroadcastActor {
                     tracing::info!(peer = %remote.id, "quorum connection closed");
                 }
                 self.close_link(message.link);
-                self.publish_status();
+                let commands = self.peer.on_connection_lost(remote.id);
+                self.execute(commands, ctx);
                 return;
             }
         };

@@ -132,9 +132,10 @@ impl ConnectionActor {
                 tracing::info!(parent: &self.span, %client, %server, "client has seen a newer zxid; refusing");
                 return self.close(ctx);
             }
-            Err(ConnectRefused::NotServing) => {
-                // As the reference does while it looks for a leader: no answer, so the
-                // client tries another server and keeps its session.
+            Err(ConnectRefused::NotServing | ConnectRefused::Failed) => {
+                // As the reference does while it looks for a leader (or when it cannot
+                // create a session): no answer, so the client tries another server and keeps
+                // its session; an answer would tell it that its session expired.
                 tracing::info!(parent: &self.span, "not serving clients now; closing");
                 return self.close(ctx);
             }

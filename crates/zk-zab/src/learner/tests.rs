@@ -384,3 +384,23 @@ fn once_up_to_date_the_vote_told_to_looking_servers_carries_the_new_epoch() {
         vec![send(1, notification(3, Zxid::ZERO, 1, 5, Following))]
     );
 }
+
+#[test]
+fn a_serving_learner_gives_up_on_its_leader_when_the_connection_breaks() {
+    let mut peer = follower_in_broadcast();
+    assert!(peer.is_serving());
+    assert!(
+        peer.on_connection_lost(id(1)).is_empty(),
+        "another peer's connection is none of the learner's business"
+    );
+    let commands = peer.on_connection_lost(id(3));
+    assert_eq!(commands.first(), Some(&Command::BecomeLooking));
+    assert_eq!(peer.state(), Looking);
+}
+
+#[test]
+fn a_learner_still_joining_keeps_retrying_when_the_connection_breaks() {
+    let mut peer = following_3(PersistedState::default());
+    assert!(peer.on_connection_lost(id(3)).is_empty());
+    assert_eq!(peer.state(), Following);
+}
