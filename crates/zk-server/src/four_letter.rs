@@ -3,8 +3,8 @@
 //! gathers a [`ServerSnapshot`] from the actors and hands it here.
 
 use crate::config::ServerConfig;
-use crate::stats::ConnectionEntry;
 use crate::quorum::status::{Mode, QuorumStatus};
+use crate::stats::ConnectionEntry;
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use zk_proto::four_letter::FourLetterWord;
@@ -142,8 +142,16 @@ fn server_stats(snapshot: &ServerSnapshot, with_clients: bool) -> String {
         snapshot.node_count,
     );
     if snapshot.quorum.mode == Mode::Leader {
-        let _ = writeln!(out, "Proposal sizes last/min/max: {}/{}/{}", snapshot.quorum.last_proposal_size,
-            snapshot.quorum.min_proposal_size.map_or(-1, |size| size as i64), snapshot.quorum.max_proposal_size);
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}/{}/{}",
+            snapshot.quorum.last_proposal_size,
+            snapshot
+                .quorum
+                .min_proposal_size
+                .map_or(-1, |size| size as i64),
+            snapshot.quorum.max_proposal_size
+        );
     }
     out
 }
@@ -224,6 +232,10 @@ fn quorum_lines(quorum: &QuorumStatus) -> Vec<(&'static str, String)> {
         Mode::Observer => "observing - broadcast",
     };
     lines.push(("zk_peer_state", state.to_owned()));
+    lines.push(("zk_quorum_size", quorum.voters.to_string()));
+    if let (Mode::Observer, Some(leader)) = (quorum.mode, quorum.leader) {
+        lines.push(("zk_observer_master_id", leader.0.to_string()));
+    }
     if quorum.mode == Mode::Leader {
         lines.extend([
             ("zk_learners", quorum.learners.to_string()),
@@ -232,11 +244,17 @@ fn quorum_lines(quorum: &QuorumStatus) -> Vec<(&'static str, String)> {
             ("zk_synced_non_voting_followers", "0".to_owned()),
             ("zk_synced_observers", quorum.synced_observers.to_string()),
             ("zk_pending_syncs", quorum.pending_syncs.to_string()),
-            ("zk_last_proposal_size", quorum.last_proposal_size.to_string()),
+            (
+                "zk_last_proposal_size",
+                quorum.last_proposal_size.to_string(),
+            ),
             ("zk_max_proposal_size", quorum.max_proposal_size.to_string()),
             (
                 "zk_min_proposal_size",
-                quorum.min_proposal_size.map_or(-1, |size| size as i64).to_string(),
+                quorum
+                    .min_proposal_size
+                    .map_or(-1, |size| size as i64)
+                    .to_string(),
             ),
         ]);
     }
@@ -468,6 +486,60 @@ mod tests {
             assert_eq!(line.split('\t').count(), 2, "{line}");
         }
         assert!(text.contains("zk_server_state\tstandalone\n"));
+    }
+
+    #[test]
+    fn an_ensemble_leader_reports_its_mode_and_learners() {
+        let snapshot = ServerSnapshot {
+            quorum: QuorumStatus {
+                mode: Mode::Leader,
+                serving: true,
+                learners: 3,
+                synced_followers: 2,
+                synced_observers: 1,
+                voters: 3,
+                last_proposal_size: 40,
+                min_proposal_size: Some(30),
+                max_proposal_size: 50,
+                ..QuorumStatus::default()
+            },
+            ..ServerSnapshot::default()
+        };
+        let config = ServerConfig::default();
+        let srvr = format(FourLetterWord::Srvr, &snapshot, &config);
+        assert!(srvr.contains("Mode: leader\n"));
+        assert!(srvr.ends_with("Proposal sizes last/min/max: 40/30/50\n"));
+        let mntr = format(FourLetterWord::Mntr, &snapshot, &config);
+        for expected in [
+            "zk_server_state\tleader\n",
+            "zk_peer_state\tleading - broadcast\n",
+            "zk_learners\t3\n",
+            "zk_synced_followers\t2\n",
+            "zk_synced_observers\t1\n",
+            "zk_quorum_size\t3\n",
+        ] {
+            assert!(mntr.contains(expected), "{expected:?} missing from {mntr}");
+        }
+    }
+
+    #[test]
+    fn an_ensemble_member_without_a_leader_is_not_serving() {
+        let snapshot = ServerSnapshot {
+            quorum: QuorumStatus {
+                mode: Mode::Looking,
+                ..QuorumStatus::default()
+            },
+            ..ServerSnapshot::default()
+        };
+        let config = ServerConfig::default();
+        for word in [
+            FourLetterWord::Srvr,
+            FourLetterWord::Stat,
+            FourLetterWord::Mntr,
+        ] {
+            assert_eq!(format(word, &snapshot, &config), NOT_SERVING);
+        }
+        assert_eq!(format(FourLetterWord::Ruok, &snapshot, &config), "imok");
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::quorum::timing::{self, QuorumConfigError};
 use crate::stats::ServerStats;
 use crate::storage::{self, epochs, StorageConfig, StorageError};
 use actix::{Actor, Addr, Arbiter, AsyncContext, Context};
-use zk_zab::{PersistedState, QuorumPeer};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -25,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zk_proto::ServerId;
 use zk_tree::TreeConfig;
+use zk_zab::{PersistedState, QuorumPeer};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, Error)]
@@ -137,7 +137,13 @@ async fn run_standalone(
         core.stats.clone(),
     )
     .start();
-    serve_clients(config, core, sessions, Arc::new(SharedQuorumStatus::default())).await
+    serve_clients(
+        config,
+        core,
+        sessions,
+        Arc::new(SharedQuorumStatus::default()),
+    )
+    .await
 }
 
 async fn run_ensemble_member(
@@ -163,7 +169,9 @@ async fn run_ensemble_member(
                 TxnPayload { origin: None, txn }
                     .encode()
                     .map(|data| zk_zab::Txn { zxid, data })
-                    .map_err(|error| ServerError::Ensemble(format!("cannot encode txn {zxid}: {error}")))
+                    .map_err(|error| {
+                        ServerError::Ensemble(format!("cannot encode txn {zxid}: {error}"))
+                    })
             })
             .collect::<Result<_, _>>()?,
     };
@@ -227,8 +235,13 @@ async fn run_ensemble_member(
         sessions_applied: sessions.clone().recipient(),
         session_role: sessions.clone().recipient(),
     });
-    let election =
-        ElectionActor::new(my_id, election_addresses, broadcast_address, election_listener).start();
+    let election = ElectionActor::new(
+        my_id,
+        election_addresses,
+        broadcast_address,
+        election_listener,
+    )
+    .start();
     broadcast_context.run(BroadcastActor::new(
         BroadcastParts {
             peer,

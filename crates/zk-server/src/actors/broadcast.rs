@@ -212,24 +212,33 @@ impl BroadcastActor {
                             .map(|origin| origin.id);
                         self.deliveries.push((payload.txn, forwarded));
                     }
-                    Err(reason) => self.fail(&format!("undecodable committed transaction: {reason}")),
+                    Err(reason) => {
+                        self.fail(&format!("undecodable committed transaction: {reason}"))
+                    }
                 },
                 Command::TakeSnapshot { learner } => {
+                    tracing::info!(%learner, "a learner is too far behind for DIFF; sending a snapshot");
                     self.flush_deliveries();
                     let taken = actix::fut::wrap_future(self.tree.send(SnapshotForLearner));
-                    ctx.spawn(taken.map(move |result, _: &mut Self, ctx: &mut Context<Self>| {
-                        if let Ok((zxid, bytes)) = result {
-                            ctx.notify(SnapshotTaken {
-                                learner,
-                                zxid,
-                                bytes,
-                            });
-                        }
-                    }));
+                    ctx.spawn(
+                        taken.map(move |result, _: &mut Self, ctx: &mut Context<Self>| {
+                            if let Ok((zxid, bytes)) = result {
+                                ctx.notify(SnapshotTaken {
+                                    learner,
+                                    zxid,
+                                    bytes,
+                                });
+                            }
+                        }),
+                    );
                 }
                 Command::BecomeLooking => self.change_role(None, Mode::Looking),
-                Command::BecomeFollower { leader } => self.change_role(Some(leader), Mode::Follower),
-                Command::BecomeObserver { leader } => self.change_role(Some(leader), Mode::Observer),
+                Command::BecomeFollower { leader } => {
+                    self.change_role(Some(leader), Mode::Follower)
+                }
+                Command::BecomeObserver { leader } => {
+                    self.change_role(Some(leader), Mode::Observer)
+                }
                 Command::BecomeLeader => self.change_role(None, Mode::Leader),
                 Command::Established { leader, epoch } => {
                     self.flush_deliveries();
@@ -381,7 +390,12 @@ impl BroadcastActor {
         self.learner_links.retain(|_, open| open.id != link);
     }
 
-    fn on_zab_message(&mut self, from: ServerId, message: zk_zab::Message, ctx: &mut Context<Self>) {
+    fn on_zab_message(
+        &mut self,
+        from: ServerId,
+        message: zk_zab::Message,
+        ctx: &mut Context<Self>,
+    ) {
         match self.peer.step(from, message) {
             Ok(commands) => self.execute(commands, ctx),
             Err(error) => self.on_core_error(error),
@@ -546,7 +560,10 @@ impl Handler<SnapshotTaken> for BroadcastActor {
     type Result = ();
 
     fn handle(&mut self, taken: SnapshotTaken, ctx: &mut Self::Context) {
-        match self.peer.on_snapshot(taken.learner, taken.zxid, taken.bytes) {
+        match self
+            .peer
+            .on_snapshot(taken.learner, taken.zxid, taken.bytes)
+        {
             Ok(commands) => self.execute(commands, ctx),
             Err(error) => self.on_core_error(error),
         }

@@ -355,7 +355,9 @@ impl Handler<ServerWrite> for TreeActor {
         }
         if self.role == TreeRole::Learner {
             let receiver = self.forward_server_write(auth, write.request);
-            return Box::pin(async move { receiver.await.unwrap_or(Err(ErrorCode::ConnectionLoss)) });
+            return Box::pin(
+                async move { receiver.await.unwrap_or(Err(ErrorCode::ConnectionLoss)) },
+            );
         }
         let zxid = self.prepare(
             WriteOrigin::Server,

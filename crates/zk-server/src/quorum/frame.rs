@@ -64,7 +64,8 @@ pub enum FrameError {
 
 /// Encodes `frame` with its header.
 pub fn encode(frame: &PeerFrame) -> Result<Vec<u8>, FrameError> {
-    let payload = postcard::to_allocvec(frame).map_err(|error| FrameError::Encode(error.to_string()))?;
+    let payload =
+        postcard::to_allocvec(frame).map_err(|error| FrameError::Encode(error.to_string()))?;
     if payload.len() > MAX_FRAME_BYTES {
         return Err(FrameError::TooLarge {
             length: payload.len(),
@@ -124,7 +125,9 @@ mod tests {
                 from: ServerId(3),
                 era: 99,
             },
-            PeerFrame::Zab(zk_zab::Envelope::new(zk_zab::Message::Commit { zxid: Zxid(7) })),
+            PeerFrame::Zab(zk_zab::Envelope::new(zk_zab::Message::Commit {
+                zxid: Zxid(7),
+            })),
             PeerFrame::Forward(ForwardedWrite {
                 id: 4,
                 auth: AuthContext::default(),
@@ -149,7 +152,10 @@ mod tests {
         let bytes = encode(&PeerFrame::SyncDone { id: 1 }).unwrap();
         let mut other_version = bytes.clone();
         other_version[1] = 9;
-        assert_eq!(decode(&other_version), Err(FrameError::Version { found: 9 }));
+        assert_eq!(
+            decode(&other_version),
+            Err(FrameError::Version { found: 9 })
+        );
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(decode(&flipped), Err(FrameError::Checksum));

@@ -69,10 +69,7 @@ impl Drop for Link {
 }
 
 /// Connects to `address` and exchanges hellos.
-pub async fn connect(
-    address: &str,
-    hello: PeerFrame,
-) -> Result<(TcpStream, Remote), LinkError> {
+pub async fn connect(address: &str, hello: PeerFrame) -> Result<(TcpStream, Remote), LinkError> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
         .await
         .map_err(|_| LinkError::Timeout)??;

@@ -55,7 +55,10 @@ pub struct SharedQuorumStatus(Mutex<QuorumStatus>);
 
 impl SharedQuorumStatus {
     pub fn get(&self) -> QuorumStatus {
-        self.0.lock().map(|status| status.clone()).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|status| status.clone())
+            .unwrap_or_default()
     }
 
     pub fn update(&self, change: impl FnOnce(&mut QuorumStatus)) {

@@ -43,10 +43,11 @@ pub enum QuorumConfigError {
 /// Reads `<dataDir>/myid`, as Apache does.
 pub fn read_my_id(config: &ServerConfig) -> Result<ServerId, QuorumConfigError> {
     let path = config.data_dir.join("myid");
-    let text = std::fs::read_to_string(&path).map_err(|source| QuorumConfigError::MyIdUnreadable {
-        path: path.clone(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| QuorumConfigError::MyIdUnreadable {
+            path: path.clone(),
+            source,
+        })?;
     text.trim()
         .parse::<u64>()
         .map(ServerId)
@@ -77,7 +78,9 @@ pub fn zab_config(
     zab.notification_interval_max_ticks = ticks(NOTIFICATION_INTERVAL_MAX_MS);
     zab.follower_info_retry_ticks = ticks(FOLLOWER_INFO_RETRY_MS);
     // ZooKeeper's leader pings every half tickTime.
-    zab.ping_interval_ticks = (per_tick_time / 2).max(1).min(zab.sync_limit_ticks.saturating_sub(1).max(1));
+    zab.ping_interval_ticks = (per_tick_time / 2)
+        .max(1)
+        .min(zab.sync_limit_ticks.saturating_sub(1).max(1));
     zab.outstanding_proposals_max = OUTSTANDING_PROPOSALS_MAX;
     zab.validate()?;
     Ok((Duration::from_millis(u64::from(period_ms)), zab))
@@ -102,7 +105,12 @@ mod tests {
     fn limits_keep_their_meaning_in_tick_times() {
         let config = ServerConfig {
             tick_time_ms: 2000,
-            peers: vec![peer(1, false), peer(2, false), peer(3, false), peer(4, true)],
+            peers: vec![
+                peer(1, false),
+                peer(2, false),
+                peer(3, false),
+                peer(4, true),
+            ],
             ..ServerConfig::default()
         };
         let (period, zab) = zab_config(&config, ServerId(2)).unwrap();

@@ -105,7 +105,9 @@ mod tests {
     #[test]
     fn appends_queued_during_a_write_share_the_next_one_and_barriers_go_alone() {
         let mut queue = QuorumQueue::new(100);
-        assert!(matches!(queue.push(1, append(1)), Some(LogCommand::Write(batch)) if batch.len() == 1));
+        assert!(
+            matches!(queue.push(1, append(1)), Some(LogCommand::Write(batch)) if batch.len() == 1)
+        );
         assert!(queue.push(2, append(2)).is_none());
         assert!(queue.push(3, append(3)).is_none());
         assert!(queue.push(4, truncate()).is_none());
@@ -115,7 +117,10 @@ mod tests {
         assert!(matches!(next, Some(LogCommand::Write(batch)) if batch.len() == 2));
         let (done, next) = queue.on_done();
         assert_eq!(done, Some(3));
-        assert!(matches!(next, Some(LogCommand::Quorum(QuorumWrite::Truncate { .. }))));
+        assert!(matches!(
+            next,
+            Some(LogCommand::Quorum(QuorumWrite::Truncate { .. }))
+        ));
         let (done, next) = queue.on_done();
         assert_eq!(done, Some(4));
         assert!(matches!(next, Some(LogCommand::Write(_))));

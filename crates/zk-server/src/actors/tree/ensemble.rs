@@ -309,7 +309,9 @@ impl Handler<ForwardedSync> for TreeActor {
         }
         let waiting_for = self.pipeline.last_prepared();
         if let Some(ensemble) = self.ensemble.as_mut() {
-            ensemble.pending_syncs.push((sync.from, sync.id, waiting_for));
+            ensemble
+                .pending_syncs
+                .push((sync.from, sync.id, waiting_for));
         }
         self.release_syncs();
     }
