@@ -22,6 +22,9 @@ jute.maxbuffer, extendedTypesEnabled, znode.container.checkIntervalMs,
 superDigest (user:base64(sha1(user:password))), snapCount, zookeeper.snapSizeLimitInKb,
 preAllocSize, forceSync (yes/no; `no` acknowledges writes before they are on disk and is
 unsafe), autopurge.snapRetainCount, autopurge.purgeInterval, initLimit, syncLimit, server.N.
+
+Ensembles: two or more `server.N=host:quorumPort:electionPort[:participant|observer]` lines
+make this server an ensemble member; its id is read from `dataDir/myid`, as Apache's is.
 Unknown keys are logged and ignored; a bad value stops the server with an error naming
 the key. Logging is controlled by RUST_LOG (default: info).
 ";
