@@ -33,6 +33,8 @@ mod context;
 mod durability;
 mod election;
 pub mod error;
+#[doc(hidden)]
+pub mod fault_injection;
 mod leader;
 mod learner;
 mod log;

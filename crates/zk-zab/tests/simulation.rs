@@ -6,11 +6,15 @@
 mod sim;
 
 use sim::cluster::{Cluster, Options};
-use sim::runner::{check_seeds, run_seed, seeds, SAFETY_TICKS};
+use sim::runner::{
+    assert_every_crash_point_reached, check_seeds, first_failing_seed, run_seed, seeds,
+    SAFETY_TICKS,
+};
+use zk_zab::fault_injection::{inject, Mutation};
 
-/// Seeds per test in a normal run: together about 15 s of CPU in a debug build.
-const SEEDS_THREE_VOTERS: u64 = 200;
-const SEEDS_FIVE_VOTERS: u64 = 120;
+/// Seeds per test in a normal run, 500 in all.
+const SEEDS_THREE_VOTERS: u64 = 250;
+const SEEDS_FIVE_VOTERS: u64 = 150;
 const SEEDS_WITH_OBSERVERS: u64 = 100;
 /// The lying-disk test double must be caught within this many seeds.
 const SEEDS_TO_CATCH_LYING_DISKS: u64 = 100;
@@ -19,12 +23,19 @@ const THREE: Options = Options {
     voters: 3,
     observers: 0,
     lying_disks: false,
+    local_reads: false,
     trace: false,
 };
 
+/// Runs a topology's seeds, then checks that they reached every crash point.
+fn check_topology(test_name: &str, options: Options, seeds: u64) {
+    let totals = check_seeds(test_name, options, seeds);
+    assert_every_crash_point_reached(test_name, &totals);
+}
+
 #[test]
 fn three_voters_stay_safe_under_faults_and_recover() {
-    check_seeds(
+    check_topology(
         "three_voters_stay_safe_under_faults_and_recover",
         THREE,
         SEEDS_THREE_VOTERS,
@@ -34,7 +45,7 @@ fn three_voters_stay_safe_under_faults_and_recover() {
 #[test]
 fn five_voters_stay_safe_under_faults_and_recover() {
     let options = Options { voters: 5, ..THREE };
-    check_seeds(
+    check_topology(
         "five_voters_stay_safe_under_faults_and_recover",
         options,
         SEEDS_FIVE_VOTERS,
@@ -48,7 +59,7 @@ fn voters_with_observers_stay_safe_under_faults_and_recover() {
         observers: 2,
         ..THREE
     };
-    check_seeds(
+    check_topology(
         "voters_with_observers_stay_safe_under_faults_and_recover",
         options,
         SEEDS_WITH_OBSERVERS,
@@ -91,4 +102,70 @@ fn the_checkers_catch_disks_that_lie_about_fsync() {
         panic!("lying disks went unnoticed for {SEEDS_TO_CATCH_LYING_DISKS} seeds")
     });
     println!("lying disks caught at seed {seed}: {violation}");
+}
+
+/// The test double for linearizability: servers answer reads from their own state machine
+/// (ZooKeeper's default, sequentially consistent reads). A server that lags behind, or a
+/// deposed leader, answers with a value older than one a completed write already replaced,
+/// and the checker must say so.
+#[test]
+fn the_linearizability_checker_catches_reads_served_from_a_local_replica() {
+    let options = Options {
+        local_reads: true,
+        ..THREE
+    };
+    let (seed, violation) = first_failing_seed(options, SEEDS_THREE_VOTERS)
+        .unwrap_or_else(|| panic!("local reads went unnoticed for {SEEDS_THREE_VOTERS} seeds"));
+    println!("local reads caught at seed {seed}: {violation}");
+    assert!(violation.starts_with("linearizability"), "{violation}");
+}
+
+/// Switches a deliberately broken variant of the cores on for this thread, and off again
+/// when dropped (even if the test fails).
+struct Injected;
+
+impl Injected {
+    fn new(mutation: Mutation) -> Self {
+        inject(Some(mutation));
+        Injected
+    }
+}
+
+impl Drop for Injected {
+    fn drop(&mut self) {
+        inject(None);
+    }
+}
+
+/// The broken variant must make some seed of the three-voter test's CI range fail.
+fn assert_mutation_caught(test_name: &str, mutation: Mutation) {
+    let _injected = Injected::new(mutation);
+    let (seed, violation) = first_failing_seed(THREE, SEEDS_THREE_VOTERS)
+        .unwrap_or_else(|| panic!("{mutation:?} went unnoticed for {SEEDS_THREE_VOTERS} seeds"));
+    println!("{mutation:?} caught at seed {seed}: {violation}");
+    println!("replay: ZAB_SIM_SEED={seed} cargo test -p zk-zab --test simulation {test_name} -- --nocapture");
+}
+
+#[test]
+fn the_checkers_catch_a_leader_that_commits_before_a_quorum_acked() {
+    assert_mutation_caught(
+        "the_checkers_catch_a_leader_that_commits_before_a_quorum_acked",
+        Mutation::CommitBeforeQuorum,
+    );
+}
+
+#[test]
+fn the_checkers_catch_a_learner_that_skips_trunc() {
+    assert_mutation_caught(
+        "the_checkers_catch_a_learner_that_skips_trunc",
+        Mutation::SkipTrunc,
+    );
+}
+
+#[test]
+fn the_checkers_catch_a_learner_that_acks_newleader_before_its_history_is_durable() {
+    assert_mutation_caught(
+        "the_checkers_catch_a_learner_that_acks_newleader_before_its_history_is_durable",
+        Mutation::AckNewLeaderBeforeDurable,
+    );
 }

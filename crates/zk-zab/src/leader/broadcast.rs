@@ -4,6 +4,7 @@
 use super::{Leader, LeaderPhase};
 use crate::context::{Context, Step};
 use crate::error::ZabError;
+use crate::fault_injection::{self, Mutation};
 use crate::learner::next_zxid;
 use crate::messages::Message;
 use crate::txn::Txn;
@@ -71,10 +72,14 @@ impl Leader {
             .iter()
             .filter_map(|(id, handler)| handler.vote_for_commit().map(|zxid| (*id, zxid)))
             .chain([(ctx.my_id(), own)]);
-        let Some(quorum_zxid) = ctx.config.ensemble.quorum_zxid(acked) else {
-            return;
+        let target = if fault_injection::is_active(Mutation::CommitBeforeQuorum) {
+            own
+        } else {
+            let Some(quorum_zxid) = ctx.config.ensemble.quorum_zxid(acked) else {
+                return;
+            };
+            quorum_zxid.min(own)
         };
-        let target = quorum_zxid.min(own);
         if target <= ctx.log.committed() {
             return;
         }

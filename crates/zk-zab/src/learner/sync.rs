@@ -4,6 +4,7 @@ use super::{Learner, LearnerPhase};
 use crate::commands::{Command, DurableWrite};
 use crate::context::{Context, Step};
 use crate::error::ZabError;
+use crate::fault_injection::{self, Mutation};
 use crate::messages::{Message, NewLeader, SyncMode};
 use crate::txn::Txn;
 use tracing::info;
@@ -22,6 +23,14 @@ impl Learner {
         if new_leader.epoch != epoch {
             return Ok(Step::Abandon("NEWLEADER for another epoch"));
         }
+        let mut new_leader = new_leader;
+        if fault_injection::is_active(Mutation::SkipTrunc)
+            && matches!(new_leader.sync, SyncMode::Trunc { .. })
+        {
+            let last = ctx.log.last_zxid();
+            new_leader.sync = SyncMode::Diff;
+            new_leader.txns.retain(|txn| txn.zxid > last);
+        }
         apply_sync_mode(ctx, new_leader.sync)?;
         if !ascending_after(ctx.log.last_zxid(), &new_leader.txns) {
             return Ok(Step::Abandon("NEWLEADER transactions out of order"));
@@ -30,6 +39,12 @@ impl Learner {
         let write = ctx.persist(DurableWrite::CurrentEpoch { epoch });
         ctx.commit_through(new_leader.committed_zxid);
         self.phase = LearnerPhase::Syncing { epoch, write };
+        if fault_injection::is_active(Mutation::AckNewLeaderBeforeDurable) {
+            let last_zxid = ctx.log.last_zxid();
+            ctx.send(self.leader, Message::AckNewLeader { epoch, last_zxid });
+            self.acked_zxid = last_zxid;
+            self.phase = LearnerPhase::Synced { epoch };
+        }
         Ok(Step::Continue)
     }
 

@@ -1,8 +1,9 @@
 //! Faults and clients, once per tick: partitions (symmetric or one-way), crashes with loss of
-//! unsynced writes, power loss of the whole ensemble, restarts; and the message pump.
+//! unsynced writes, power loss of the whole ensemble, restarts; the clients' operations; and
+//! the message pump.
 
-use crate::sim::clients::payload;
 use crate::sim::cluster::Cluster;
+use crate::sim::kv::{self, Op, Output, KEYS, PREFIXES};
 use crate::sim::network::Packet;
 use zk_proto::{Epoch, ServerId, Zxid};
 use zk_zab::{ElectionEpoch, Message, Notification, PeerState, Vote};
@@ -94,8 +95,9 @@ impl Cluster {
 
     /// Starts or restarts server `id` from its disk.
     pub(super) fn restart(&mut self, id: ServerId) {
+        let step = self.step;
         let node = self.node_mut(id);
-        let commands = node.start();
+        let commands = node.start(step);
         let state = node.state.clone();
         self.checkers.state_replaced(id, &state);
         self.execute(id, commands);
@@ -109,7 +111,8 @@ impl Cluster {
             .collect()
     }
 
-    fn crash(&mut self, id: ServerId, tick: u64) {
+    pub(super) fn crash(&mut self, id: ServerId, tick: u64) {
+        self.count_crash_points(id);
         let restart_at = tick + self.chaos_rng.between(1, self.profile.restart_ticks_max);
         self.node_mut(id).crash(restart_at);
         self.stats.crashes += 1;
@@ -124,8 +127,10 @@ impl Cluster {
             .filter(|node| node.paused_until_tick.is_some_and(|at| at <= tick))
             .map(|node| node.id)
             .collect();
+        let step = self.step;
         for id in due {
             self.node_mut(id).paused_until_tick = None;
+            self.node_mut(id).clock.restart(step);
             while let Some(packet) = self.node_mut(id).held_packets.pop_front() {
                 self.hand_over(packet);
             }
@@ -191,12 +196,15 @@ impl Cluster {
         }
     }
 
-    /// Clients submit new requests and retry pending ones at a random server.
+    /// Idle clients invoke new operations; clients retry, at a random running server, the
+    /// operations whose attempt is due; clients give up on operations outstanding too long.
     pub(super) fn run_clients(&mut self) {
         let tick = self.tick();
-        if self.client_rng.chance(self.profile.submit_ppm) {
-            for _ in 0..self.client_rng.between(1, self.profile.submit_burst_max) {
-                self.clients.new_request(tick);
+        self.clients.give_up(tick);
+        for client in self.clients.idle() {
+            if self.client_rng.chance(self.profile.submit_ppm) {
+                let op = self.draw_op(client);
+                self.clients.invoke(client, op, self.step, tick);
             }
         }
         let up: Vec<ServerId> = self
@@ -208,16 +216,54 @@ impl Cluster {
         if up.is_empty() {
             return;
         }
-        for request in self.clients.due(tick) {
+        let nodes = &self.nodes;
+        let session = |id: ServerId| nodes[&id].is_up().then(|| nodes[&id].session);
+        for request in self.clients.due(tick, session) {
             let id = self.client_rng.pick(&up);
-            let peer = self.node_mut(id).peer.as_mut().expect("up");
-            match peer.propose(payload(request)) {
+            if let (true, Op::Read { key }) = (self.options.local_reads, request.op) {
+                let output = Output::Value(self.nodes[&id].kv.read(key));
+                self.clients
+                    .answered_locally(request.client, output, self.step);
+                continue;
+            }
+            let node = self.node_mut(id);
+            let session = node.session;
+            let peer = node.peer.as_mut().expect("up");
+            match peer.propose(kv::encode(&request)) {
                 Ok((_, commands)) => {
-                    self.clients.attempted(request, tick, true);
+                    self.clients
+                        .attempted(request.client, tick, Some((id, session)));
                     self.execute(id, commands);
                 }
-                Err(_) => self.clients.attempted(request, tick, false),
+                Err(_) => self.clients.attempted(request.client, tick, None),
             }
+        }
+    }
+
+    /// A random operation on a random key; a CAS aims at the version the client last saw,
+    /// or at a nearby one.
+    fn draw_op(&mut self, client: u32) -> Op {
+        let rng = &mut self.client_rng;
+        let key = rng.below(u64::from(KEYS)) as u8;
+        let value = rng.next_u64() >> 16;
+        match rng.below(100) {
+            0..=29 => Op::Write { key, value },
+            30..=54 => {
+                let seen = self.clients.version_seen(client, key);
+                let expected_version = match seen {
+                    Some(version) if rng.chance(700_000) => version,
+                    _ => rng.below(3) as u32,
+                };
+                Op::Cas {
+                    key,
+                    expected_version,
+                    value,
+                }
+            }
+            55..=84 => Op::Read { key },
+            _ => Op::CreateSequential {
+                prefix: rng.below(u64::from(PREFIXES)) as u8,
+            },
         }
     }
 
@@ -233,13 +279,20 @@ impl Cluster {
         }
     }
 
-    /// Gives a packet to its server, unless it went to an earlier session of it.
+    /// Gives a packet to its server, unless its connection closed on the way.
     fn hand_over(&mut self, packet: Packet) {
+        // A connection closes when either end changes session (role change or restart), and
+        // what was still in flight on it is never delivered (host contract 5). Both ends
+        // count: a learner that gave up on a leader and reconnected must not have its old
+        // connection's ACK of NEWLEADER taken for the new one's.
+        let sender_moved_on = self.nodes[&packet.from.0].session != packet.from.1;
         let to = self.node_mut(packet.to.0);
-        let stale = !packet.message.is_election() && packet.to.1 != to.session;
-        let Some(peer) = to.peer.as_mut().filter(|_| !stale) else {
+        let stale = !packet.message.is_election() && (packet.to.1 != to.session || sender_moved_on);
+        if stale || !to.is_up() {
             return;
-        };
+        }
+        self.watch_received(packet.to.0, &packet.message);
+        let peer = self.node_mut(packet.to.0).peer.as_mut().expect("up");
         let result = peer.step(packet.from.0, packet.message);
         self.execute_result(packet.to.0, result);
     }

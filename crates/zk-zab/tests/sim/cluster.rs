@@ -1,8 +1,10 @@
 //! A whole ensemble on one thread: servers, network, disks, clients and checkers, driven by
-//! one seed. Time advances in steps; every `STEPS_PER_TICK` steps every server ticks.
+//! one seed. Time advances in steps; every `STEPS_PER_TICK` steps faults and clients act,
+//! and every server ticks when its own (skewed) clock says so.
 
 use crate::sim::checkers::Checkers;
 use crate::sim::clients::Clients;
+use crate::sim::crash_points::CrashPoints;
 use crate::sim::faults::{FaultProfile, STEPS_PER_TICK};
 use crate::sim::network::Network;
 use crate::sim::node::Node;
@@ -18,6 +20,10 @@ pub struct Options {
     pub observers: u64,
     /// Disks confirm writes before they are durable (see `Disk`).
     pub lying_disks: bool,
+    /// Servers answer reads from their own state machine at once, without ordering them
+    /// through ZAB (ZooKeeper's default reads): the test double that proves the
+    /// linearizability checker notices stale reads.
+    pub local_reads: bool,
     /// Hash every executed command, to compare two runs of one seed.
     pub trace: bool,
 }
@@ -37,10 +43,18 @@ pub struct RunStats {
     pub recovery_ticks: u64,
     /// Transactions committed (in the agreed sequence) by the end of the run.
     pub transactions: u64,
+    /// Client operations answered, and left without an answer (given up).
+    pub operations_answered: u64,
+    pub operations_unanswered: u64,
+    /// The slowest and fastest server clocks drawn, in steps per tick.
+    pub clock_period_min: f64,
+    pub clock_period_max: f64,
+    pub crash_points: CrashPoints,
 }
 
 pub struct Cluster {
     pub(super) step: u64,
+    pub(super) options: Options,
     pub(super) nodes: BTreeMap<ServerId, Node>,
     pub(super) network: Network,
     pub(super) profile: FaultProfile,
@@ -48,6 +62,7 @@ pub struct Cluster {
     pub(super) network_rng: Rng,
     pub(super) disk_rng: Rng,
     pub(super) client_rng: Rng,
+    pub(super) clock_rng: Rng,
     pub(super) clients: Clients,
     pub(super) checkers: Checkers,
     pub(super) partition_heals_at_tick: Option<u64>,
@@ -69,6 +84,7 @@ impl Cluster {
         let mut config_rng = rng.fork();
         let mut cluster = Cluster {
             step: 0,
+            options,
             nodes: BTreeMap::new(),
             network: Network::default(),
             profile,
@@ -76,6 +92,7 @@ impl Cluster {
             network_rng: rng.fork(),
             disk_rng: rng.fork(),
             client_rng: rng.fork(),
+            clock_rng: rng.fork(),
             clients: Clients::default(),
             checkers: Checkers::default(),
             partition_heals_at_tick: None,
@@ -86,6 +103,11 @@ impl Cluster {
         for config in configs(options, &mut config_rng) {
             let node = Node::new(config, options.lying_disks);
             cluster.nodes.insert(node.id, node);
+        }
+        cluster.stats.clock_period_min = f64::MAX;
+        let ids: Vec<ServerId> = cluster.nodes.keys().copied().collect();
+        for id in &ids {
+            cluster.draw_clock_rate(*id);
         }
         let ids: Vec<ServerId> = cluster.nodes.keys().copied().collect();
         for id in ids {
@@ -110,10 +132,18 @@ impl Cluster {
     }
 
     pub fn stats(&self) -> RunStats {
+        let (answered, unanswered) = self.clients.answered_and_unanswered();
         RunStats {
             transactions: self.checkers.delivered_sequence().len() as u64,
+            operations_answered: answered,
+            operations_unanswered: unanswered,
             ..self.stats.clone()
         }
+    }
+
+    /// Checks the clients' history for linearizability.
+    pub fn check_linearizable(&self) -> Result<(), String> {
+        crate::sim::checkers::kv_history::check_kv_history(self.clients.history())
     }
 
     /// The digest of every command executed so far (with `Options::trace`).
@@ -126,22 +156,47 @@ impl Cluster {
         if self.step % STEPS_PER_TICK == 0 {
             self.stats.ticks += 1;
             self.inject_faults();
+            self.drift_clocks();
             self.run_clients();
-            self.tick_servers();
         }
+        self.tick_servers();
+        self.crash_requested_servers();
         self.deliver_due_packets();
+        self.crash_requested_servers();
         self.complete_fsyncs();
+        self.crash_requested_servers();
     }
 
+    /// Ticks every running server whose own clock says a tick is due.
     fn tick_servers(&mut self) {
         let ids: Vec<ServerId> = self.nodes.keys().copied().collect();
+        let step = self.step;
         for id in ids {
             let node = self.node_mut(id);
-            if node.is_running() {
+            if node.is_running() && node.clock.tick_due(step) {
                 let commands = node.peer.as_mut().expect("running").tick();
                 self.execute(id, commands);
             }
         }
+    }
+
+    /// Clock drift: now and then a server's clock changes its rate.
+    fn drift_clocks(&mut self) {
+        let ids: Vec<ServerId> = self.nodes.keys().copied().collect();
+        for id in ids {
+            if self.clock_rng.chance(self.profile.clock_drift_ppm) {
+                self.draw_clock_rate(id);
+            }
+        }
+    }
+
+    fn draw_clock_rate(&mut self, id: ServerId) {
+        let skew = self.profile.clock_skew_permille;
+        let node = self.nodes.get_mut(&id).expect("known id");
+        node.clock.draw_rate(&mut self.clock_rng, skew);
+        let period = node.clock.period_steps();
+        self.stats.clock_period_min = self.stats.clock_period_min.min(period);
+        self.stats.clock_period_max = self.stats.clock_period_max.max(period);
     }
 
     fn complete_fsyncs(&mut self) {
@@ -155,7 +210,10 @@ impl Cluster {
                 let result = node.peer.as_mut().expect("up").on_persisted(durable);
                 self.execute_result(id, result);
             }
-            let duration = self.disk_rng.between(1, self.profile.fsync_max_steps);
+            let mut duration = self.disk_rng.between(1, self.profile.fsync_max_steps);
+            if self.disk_rng.chance(self.profile.fsync_stall_ppm) {
+                duration += self.disk_rng.between(1, self.profile.fsync_stall_max_steps);
+            }
             let node = self.nodes.get_mut(&id).expect("known id");
             node.disk.start_fsync(self.step, duration);
         }

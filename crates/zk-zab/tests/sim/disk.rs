@@ -17,7 +17,7 @@ pub struct DurableState {
 }
 
 impl DurableState {
-    fn apply(&mut self, write: DurableWrite) {
+    pub fn apply(&mut self, write: DurableWrite) {
         match write {
             DurableWrite::AcceptedEpoch { epoch } => {
                 assert!(
@@ -90,12 +90,27 @@ impl Disk {
         if due > now {
             return None;
         }
-        self.syncing = None;
-        while self.pending.front().is_some_and(|(id, _)| *id <= last) {
-            let (_, write) = self.pending.pop_front().expect("front checked");
-            self.durable.apply(write);
-        }
+        self.sync_through(last);
         (!self.lying).then_some(last)
+    }
+
+    /// Makes every queued write up to `through` durable at once, ending any running fsync
+    /// (the scripted scenarios use it for a fine-grained fsync). Returns the last write made
+    /// durable.
+    pub fn sync_through(&mut self, through: WriteId) -> Option<WriteId> {
+        let mut last = None;
+        while self.pending.front().is_some_and(|(id, _)| *id <= through) {
+            let (id, write) = self.pending.pop_front().expect("front checked");
+            self.durable.apply(write);
+            last = Some(id);
+        }
+        self.syncing = None;
+        last
+    }
+
+    /// Writes queued and not durable yet, in issue order.
+    pub fn pending_writes(&self) -> impl Iterator<Item = &DurableWrite> {
+        self.pending.iter().map(|(_, write)| write)
     }
 
     /// Power goes out: everything not durable is gone.

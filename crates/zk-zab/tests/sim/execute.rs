@@ -33,6 +33,7 @@ impl Cluster {
     }
 
     fn execute_one(&mut self, id: ServerId, command: Command) -> Vec<Command> {
+        self.watch_command(id, &command);
         match command {
             Command::Send { to, message } => {
                 self.send(id, to, message);
@@ -90,7 +91,7 @@ impl Cluster {
         if let DurableWrite::InstallSnapshot { snapshot, .. } = &write {
             let state = decode_snapshot(snapshot);
             self.checkers.state_replaced(id, &state);
-            self.node_mut(id).state = state;
+            self.node_mut(id).replace_state(state);
         }
         let node = self.node_mut(id);
         match node.disk.write(write_id, write) {
@@ -104,8 +105,8 @@ impl Cluster {
     }
 
     fn deliver(&mut self, id: ServerId, txn: Txn) {
-        self.clients.delivered(&txn);
-        let position = self.node_mut(id).apply(txn.clone());
+        let (position, answer) = self.node_mut(id).apply(txn.clone());
+        self.clients.delivered(id, &txn, answer, self.step);
         self.checkers.delivered(id, position, &txn);
     }
 

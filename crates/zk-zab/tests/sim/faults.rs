@@ -38,14 +38,25 @@ pub struct FaultProfile {
     pub pause_ticks_max: u64,
     /// An fsync takes 1..=this many steps.
     pub fsync_max_steps: u64,
+    /// Per fsync: the disk stalls (a slow device, a full queue) for up to
+    /// `fsync_stall_max_steps` more. A learner whose leader goes away meanwhile leaves its
+    /// role with writes still queued, and the disk goes on with them (ZOOKEEPER-4712).
+    pub fsync_stall_ppm: u64,
+    pub fsync_stall_max_steps: u64,
     /// Per tick: a forged election notification (a random vote, round and state, as if from
     /// a random voter) reaches a random server. This is stronger than ZooKeeper's fault model
     /// on purpose: it makes elections pick arbitrary, even stale, leaders, and ZAB must stay
     /// safe whatever the election decides, because discovery, not election, guards safety.
     pub rogue_vote_ppm: u64,
-    /// Per tick: clients submit new requests, between one and `submit_burst_max` of them.
+    /// Per tick and idle client: the client invokes a new operation.
     pub submit_ppm: u64,
-    pub submit_burst_max: u64,
+    /// Clock skew: each server's clock runs within this many thousandths of the true rate.
+    pub clock_skew_permille: u64,
+    /// Per tick and server: its clock's rate is drawn again (drift).
+    pub clock_drift_ppm: u64,
+    /// When a server reaches one of the crash points behind ZooKeeper's ZAB bugs (see
+    /// `crash_points`), it crashes right there with this probability.
+    pub crash_at_point_ppm: u64,
 }
 
 impl FaultProfile {
@@ -69,12 +80,16 @@ impl FaultProfile {
             fsync_max_steps: rng.between(1, 2 * STEPS_PER_TICK),
             rogue_vote_ppm: rng.between(0, 150_000),
             submit_ppm: rng.between(200_000, 900_000),
-            submit_burst_max: rng.between(1, 4),
+            clock_skew_permille: rng.between(0, 350),
+            clock_drift_ppm: rng.between(0, 30_000),
+            crash_at_point_ppm: rng.between(0, 250_000),
+            fsync_stall_ppm: rng.between(0, 40_000),
+            fsync_stall_max_steps: rng.between(STEPS_PER_TICK, 12 * STEPS_PER_TICK),
         }
     }
 
     /// The healed network of the liveness phase: no loss, duplication,
-    /// partitions or crashes; latency and fsync stay as they were.
+    /// partitions or crashes; latency, fsync and clock skew stay as they were.
     pub fn healed(&self) -> Self {
         FaultProfile {
             loss_ppm: 0,
@@ -86,6 +101,7 @@ impl FaultProfile {
             pause_ppm: 0,
             rogue_vote_ppm: 0,
             submit_ppm: 0,
+            crash_at_point_ppm: 0,
             ..self.clone()
         }
     }

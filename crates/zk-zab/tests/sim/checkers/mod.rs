@@ -4,6 +4,8 @@
 mod agreement;
 mod durability;
 mod integrity;
+pub mod kv_history;
+pub mod linearizability;
 mod single_leader;
 
 use agreement::Agreement;
