@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 install_debian_packages() {
-  local wanted=(zookeeper zookeeper-bin libzookeeper-java libzookeeper-mt-dev default-jre-headless)
+  # The JDK compiles the Curator interop program (javac); Curator is what it runs.
+  local wanted=(zookeeper zookeeper-bin libzookeeper-java libzookeeper-mt-dev default-jre-headless
+    openjdk-17-jdk-headless libcurator-recipes-java)
   local missing=()
   for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -41,6 +43,8 @@ export ZK_SERVER_BIN="$target_dir/debug/zk-server"
 
 log "Rust tests"
 cargo test --workspace --locked
+log "API documentation (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p zk-recipes
 
 log "real clients against zk-server and the reference ZooKeeper"
 export ZK_TARGET="${ZK_TARGET:-both}"

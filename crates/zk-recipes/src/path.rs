@@ -56,7 +56,7 @@ pub fn validate(path: &str, sequential: bool) -> Result<()> {
 }
 
 /// The characters ZooKeeper's `PathUtils` refuses.
-fn is_forbidden_char(c: char) -> bool {
+pub(crate) fn is_forbidden_char(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
 }

@@ -1,21 +1,28 @@
 //! A Rust process and a Java process using Curator 5.4 contend on the same mutex, leader
-//! latch, read-write lock and semaphore, on Apache ZooKeeper 3.8: the znode layouts and
-//! names agree, so each waits for the other. Java, javac and the Debian jars are required (missing is a
-//! failure, never a skip).
+//! latch, read-write lock, semaphore, semaphore mutex, multi-lock and leader selector, on
+//! our server and on Apache ZooKeeper 3.8 (`name::ours`, `name::reference`): the znode
+//! layouts and names agree, so each waits for the other. Java, javac and the Debian jars
+//! are required (missing is a failure, never a skip).
 
 mod common;
 
-use common::server::{Kind, Server};
+use common::target::TestRoot;
 use common::{bounded, connect, eventually};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::mpsc;
-use zk_recipes::recipes::leader::LeaderLatch;
-use zk_recipes::recipes::lock::{Mutex, ReadWriteLock, Semaphore, Side};
+use tokio::sync::{mpsc, Notify};
+use zk_recipes::recipes::leader::{LeaderLatch, LeaderSelector};
+use zk_recipes::recipes::lock::{MultiLock, Mutex, ReadWriteLock, Semaphore, SemaphoreMutex, Side};
 use zk_recipes::recipes::protected::{is_protected, strip_protection};
+use zk_recipes::Client;
+
+/// How long a side is watched to show that it waits (says or gets nothing).
+const STILL_WAITING: Duration = Duration::from_millis(300);
 
 const CURATOR_JARS: &[&str] = &[
     "/usr/share/java/curator-recipes.jar",
@@ -84,9 +91,24 @@ impl JavaPeer {
         self.next_line().await
     }
 
-    fn has_said_anything(&mut self) -> Option<String> {
-        self.lines.try_recv().ok()
+    /// Fails if the peer says anything within [`STILL_WAITING`].
+    async fn stays_silent(&mut self, why: &str) {
+        if let Ok(line) = tokio::time::timeout(STILL_WAITING, self.lines.recv()).await {
+            panic!("{why}, but the Java peer said {line:?}");
+        }
     }
+}
+
+/// The Java peer's classes, compiled once per test binary into Cargo's temporary directory
+/// for integration tests (inside the target directory).
+fn peer_classes() -> &'static Path {
+    static CLASSES: OnceLock<PathBuf> = OnceLock::new();
+    CLASSES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("curator-peer");
+        std::fs::create_dir_all(&dir).expect("class directory");
+        compile_peer(&dir);
+        dir
+    })
 }
 
 fn compile_peer(out_dir: &Path) {
@@ -111,23 +133,36 @@ fn compile_peer(out_dir: &Path) {
     assert!(status.success(), "javac failed on {}", source.display());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
-    let class_dir = tempfile::tempdir().expect("class dir");
-    let compile = {
-        let dir = class_dir.path().to_owned();
-        tokio::task::spawn_blocking(move || compile_peer(&dir))
-    };
-    let server = tokio::task::spawn_blocking(|| Server::start_kind(Kind::Reference))
+/// Every scenario in turn, with one Java peer, under the test's root on one server.
+async fn rust_and_curator_share_recipes(root: TestRoot) {
+    let classes = tokio::task::spawn_blocking(peer_classes)
         .await
-        .expect("start the reference server");
-    compile.await.expect("compile the Java peer");
+        .expect("compile the Java peer");
+    let client = connect(&root.address()).await;
+    let mut java = JavaPeer::start(classes, &root.address(), "/interop").await;
+    mutex_queues_both_ways(&client, &mut java).await;
+    latch_hands_over_both_ways(&client, &mut java).await;
+    read_write_lock_shares_reads_and_excludes_writes(&client, &mut java).await;
+    semaphore_counts_leases_of_both(&client, &mut java).await;
+    semaphore_mutex_excludes_both_ways(&client, &mut java).await;
+    multi_lock_holds_all_or_none_across_languages(&client, &mut java).await;
+    leader_selector_takes_turns_with_curator(&client, &mut java).await;
+    assert_eq!(java.ask("quit").await, "BYE");
+    bounded("the Java peer to exit", java.child.wait())
+        .await
+        .expect("wait for java");
+    client.close().await;
+}
+on_both_servers!(
+    rust_and_curator_share_recipes,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
 
-    let client = connect(&server.address()).await;
-    let mut java = JavaPeer::start(class_dir.path(), &server.address(), "/interop").await;
-
-    // Rust holds the mutex; Curator queues behind it and waits.
-    let mut mutex = Mutex::new(&client, "/interop/mutex").unwrap();
+/// `InterProcessMutex`: Rust holds, Curator queues behind it (node names checked) and gets
+/// the lock on release; then the other way round.
+async fn mutex_queues_both_ways(client: &Client, java: &mut JavaPeer) {
+    let mut mutex = Mutex::new(client, "/interop/mutex").unwrap();
     mutex.acquire().await.unwrap();
     java.send("acquire").await;
     let line = eventually("Curator's node in the queue", || async {
@@ -151,12 +186,12 @@ async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
         line[1]
     );
     assert!(is_protected(&ours) && strip_protection(&ours).starts_with("lock-"));
-    assert_eq!(java.has_said_anything(), None, "Curator must wait");
+    java.stays_silent("Curator must wait").await;
 
     // Rust releases: Curator gets it, and Rust cannot.
     mutex.release().await.unwrap();
     assert_eq!(java.next_line().await, "ACQUIRED");
-    assert!(!mutex.try_acquire(Duration::from_millis(300)).await.unwrap());
+    assert!(!mutex.try_acquire(STILL_WAITING).await.unwrap());
 
     // Rust queues behind Curator and gets the lock when Curator releases.
     let waiter = tokio::spawn(async move {
@@ -174,9 +209,12 @@ async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
         .await
         .unwrap();
     mutex.release().await.unwrap();
+}
 
-    // Leader latch: Rust joins first and leads; Curator follows; Rust leaves, Curator leads.
-    let latch = LeaderLatch::start(&client, "/interop/latch", "rust").unwrap();
+/// `LeaderLatch`: Rust joins first and leads, Curator follows; Rust leaves and Curator
+/// leads; a Rust latch joining now follows until Curator leaves.
+async fn latch_hands_over_both_ways(client: &Client, java: &mut JavaPeer) {
+    let latch = LeaderLatch::start(client, "/interop/latch", "rust").unwrap();
     assert!(latch
         .await_leadership(Duration::from_secs(10))
         .await
@@ -201,35 +239,28 @@ async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
     }
     assert!(java_leads, "Curator leads once Rust left");
 
-    // Curator leads; a Rust latch that joins now follows.
-    let follower = LeaderLatch::start(&client, "/interop/latch", "rust-again").unwrap();
-    assert!(!follower
-        .await_leadership(Duration::from_millis(300))
-        .await
-        .unwrap());
+    let follower = LeaderLatch::start(client, "/interop/latch", "rust-again").unwrap();
+    assert!(!follower.await_leadership(STILL_WAITING).await.unwrap());
     assert_eq!(java.ask("closelatch").await, "CLOSED");
     assert!(follower
         .await_leadership(Duration::from_secs(10))
         .await
         .unwrap());
     follower.close().await;
+}
 
-    // Read-write lock: readers share across languages, a writer excludes the other side.
-    let mut rw = ReadWriteLock::new(&client, "/interop/rw").unwrap();
+/// `InterProcessReadWriteLock`: readers share across languages, a writer excludes the other
+/// side, both ways.
+async fn read_write_lock_shares_reads_and_excludes_writes(client: &Client, java: &mut JavaPeer) {
+    let mut rw = ReadWriteLock::new(client, "/interop/rw").unwrap();
     rw.acquire(Side::Read).await.unwrap();
     assert_eq!(java.ask("read").await, "READING");
     assert_eq!(java.ask("write").await, "NOWRITE", "Rust reads");
     assert_eq!(java.ask("unread").await, "UNREAD");
     rw.release(Side::Read).await.unwrap();
     assert_eq!(java.ask("write").await, "WRITING");
-    assert!(!rw
-        .try_acquire(Side::Read, Duration::from_millis(300))
-        .await
-        .unwrap());
-    assert!(!rw
-        .try_acquire(Side::Write, Duration::from_millis(300))
-        .await
-        .unwrap());
+    assert!(!rw.try_acquire(Side::Read, STILL_WAITING).await.unwrap());
+    assert!(!rw.try_acquire(Side::Write, STILL_WAITING).await.unwrap());
     assert_eq!(java.ask("unwrite").await, "UNWRITTEN");
     assert!(rw
         .try_acquire(Side::Write, Duration::from_secs(5))
@@ -237,27 +268,27 @@ async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
         .unwrap());
     assert_eq!(java.ask("read").await, "NOREAD", "Rust writes");
     rw.release(Side::Write).await.unwrap();
+}
 
-    // Semaphore with two leases: one Rust, one Java; a third from either side waits.
-    let mut semaphore = Semaphore::new(&client, "/interop/semaphore", 2).unwrap();
+/// `InterProcessSemaphoreV2` with two leases: one Rust, one Java; a third from either side
+/// waits.
+async fn semaphore_counts_leases_of_both(client: &Client, java: &mut JavaPeer) {
+    let mut semaphore = Semaphore::new(client, "/interop/semaphore", 2).unwrap();
     let first = semaphore.acquire().await.unwrap();
     assert_eq!(java.ask("lease").await, "LEASED");
     assert!(semaphore
-        .try_acquire(Duration::from_millis(300))
+        .try_acquire(STILL_WAITING)
         .await
         .unwrap()
         .is_none());
     first.release().await;
-    let mut other = Semaphore::new(&client, "/interop/semaphore", 2).unwrap();
+    let mut other = Semaphore::new(client, "/interop/semaphore", 2).unwrap();
     let second = other
         .try_acquire(Duration::from_secs(5))
         .await
         .unwrap()
         .unwrap();
-    let third = semaphore
-        .try_acquire(Duration::from_millis(300))
-        .await
-        .unwrap();
+    let third = semaphore.try_acquire(STILL_WAITING).await.unwrap();
     assert!(third.is_none(), "Rust and Java hold both leases");
     assert_eq!(java.ask("return").await, "RETURNED");
     let third = semaphore.try_acquire(Duration::from_secs(5)).await.unwrap();
@@ -266,10 +297,123 @@ async fn rust_and_curator_share_locks_a_latch_and_a_semaphore() {
     if let Some(lease) = third {
         lease.release().await;
     }
+}
 
-    assert_eq!(java.ask("quit").await, "BYE");
-    bounded("the Java peer to exit", java.child.wait())
-        .await
-        .expect("wait for java");
-    client.close().await;
+/// `InterProcessSemaphoreMutex`: Rust holds, Curator waits until Rust releases; then
+/// Curator holds and Rust waits.
+async fn semaphore_mutex_excludes_both_ways(client: &Client, java: &mut JavaPeer) {
+    let mut mutex = SemaphoreMutex::new(client, "/interop/smutex").unwrap();
+    mutex.acquire().await.unwrap();
+    java.send("smacquire").await;
+    java.stays_silent("Curator must wait for Rust's semaphore mutex")
+        .await;
+    let mut layout = client.get_children("/interop/smutex").await.unwrap();
+    layout.sort();
+    assert_eq!(
+        layout,
+        ["leases", "locks"],
+        "InterProcessSemaphoreV2's layout"
+    );
+    assert_eq!(
+        client
+            .get_children("/interop/smutex/leases")
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "Rust's lease, and Curator's, created before it waits (as ours does)"
+    );
+    mutex.release().await.unwrap();
+    assert_eq!(java.next_line().await, "SMACQUIRED");
+    assert!(!mutex.try_acquire(STILL_WAITING).await.unwrap());
+    assert_eq!(java.ask("smrelease").await, "SMRELEASED");
+    assert!(mutex.try_acquire(Duration::from_secs(5)).await.unwrap());
+    mutex.release().await.unwrap();
+}
+
+/// `InterProcessMultiLock` over two mutexes: Curator cannot take both while Rust holds one
+/// (and gives back the one it took); Rust's multi-lock waits while Curator holds both.
+async fn multi_lock_holds_all_or_none_across_languages(client: &Client, java: &mut JavaPeer) {
+    const PATHS: [&str; 2] = ["/interop/multi/one", "/interop/multi/two"];
+    let mut blocker = Mutex::new(client, PATHS[1]).unwrap();
+    blocker.acquire().await.unwrap();
+    assert_eq!(java.ask("multi").await, "NOMULTI");
+    assert!(
+        client
+            .get_children(PATHS[0])
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "Curator gave the first lock back"
+    );
+    blocker.release().await.unwrap();
+    assert_eq!(java.ask("multi").await, "MULTI");
+    let mut both = MultiLock::new(client, &PATHS).unwrap();
+    assert!(!both.try_acquire(STILL_WAITING).await.unwrap());
+    let mut first = Mutex::new(client, PATHS[0]).unwrap();
+    assert!(!first.try_acquire(STILL_WAITING).await.unwrap());
+    assert_eq!(java.ask("unmulti").await, "UNMULTI");
+    assert!(both.try_acquire(Duration::from_secs(5)).await.unwrap());
+    assert_eq!(java.ask("multi").await, "NOMULTI", "Rust holds both");
+    both.release().await.unwrap();
+}
+
+/// `LeaderSelector` (auto-requeue on both sides): Rust leads while Curator queues; when
+/// Rust's term ends Curator leads and Rust, queued again, waits; when Curator relinquishes
+/// Rust leads again.
+async fn leader_selector_takes_turns_with_curator(client: &Client, java: &mut JavaPeer) {
+    let end_term = Arc::new(Notify::new());
+    let terms = Arc::new(AtomicUsize::new(0));
+    let selector = LeaderSelector::start(client, "/interop/selector", "rust", true, {
+        let end_term = end_term.clone();
+        let terms = terms.clone();
+        move |_client| {
+            let end_term = end_term.clone();
+            let terms = terms.clone();
+            async move {
+                terms.fetch_add(1, Ordering::SeqCst);
+                end_term.notified().await;
+            }
+        }
+    })
+    .unwrap();
+    let mut rust_leads = selector.leadership();
+    eventually("Rust's first term", || async {
+        (terms.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(java.ask("select java").await, "SELECTING");
+    let participants = eventually("both selector participants", || async {
+        let participants = selector.participants().await.ok()?;
+        (participants.len() == 2).then_some(participants)
+    })
+    .await;
+    let ids: Vec<&str> = participants.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["rust", "java"]);
+    java.stays_silent("Curator must not lead while Rust does")
+        .await;
+
+    end_term.notify_one();
+    assert_eq!(java.next_line().await, "SELECTED");
+    assert!(
+        tokio::time::timeout(STILL_WAITING, rust_leads.wait_for(|leads| *leads))
+            .await
+            .is_err(),
+        "Rust must not lead while Curator does"
+    );
+    assert_eq!(terms.load(Ordering::SeqCst), 1);
+
+    assert_eq!(java.ask("relinquish").await, "RELINQUISHED");
+    // The flag goes up just before the leadership task starts its term.
+    eventually("Rust's second term", || async {
+        (terms.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+    assert!(selector.has_leadership());
+    assert_eq!(java.ask("closeselector").await, "SELECTORCLOSED");
+    eventually("Curator's selector gone", || async {
+        (selector.participants().await.ok()?.len() == 1).then_some(())
+    })
+    .await;
+    selector.close().await;
 }

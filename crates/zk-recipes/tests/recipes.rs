@@ -1,9 +1,10 @@
-//! Gap-free watch streams, caches and the other recipes against our server.
+//! Gap-free watch streams, caches and the other recipes, each test against our server and
+//! against Apache ZooKeeper 3.8 (`name::ours`, `name::reference`).
 
 mod common;
 
 use common::proxy::FaultProxy;
-use common::server::Server;
+use common::target::TestRoot;
 use common::{bounded, connect, wait_state};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,23 +54,25 @@ async fn follow_to_value(
 /// Rapid updates from another client: the stream starts with the current value, every
 /// value it emits is newer than the one before, and it always ends at the final value; with
 /// a persistent watch and with one-shot watches.
-#[tokio::test]
-async fn data_stream_is_gap_free_under_rapid_updates() {
-    for strategy in [Strategy::PersistentWhereSupported, Strategy::OneShot] {
-        gap_free_under_rapid_updates(strategy).await;
+async fn data_stream_is_gap_free_under_rapid_updates(root: TestRoot) {
+    for (strategy, path) in [
+        (Strategy::PersistentWhereSupported, "/gapless-persistent"),
+        (Strategy::OneShot, "/gapless-one-shot"),
+    ] {
+        gap_free_under_rapid_updates(&root, strategy, path).await;
     }
 }
+on_both_servers!(data_stream_is_gap_free_under_rapid_updates);
 
-async fn gap_free_under_rapid_updates(strategy: Strategy) {
-    let server = Server::start();
-    let client = connect(&server.address()).await;
-    let writer = connect(&server.address()).await;
+async fn gap_free_under_rapid_updates(root: &TestRoot, strategy: Strategy, path: &str) {
+    let client = connect(&root.address()).await;
+    let writer = connect(&root.address()).await;
     writer
-        .create("/gapless", b"start", CreateMode::Persistent)
+        .create(path, b"start", CreateMode::Persistent)
         .await
         .unwrap();
 
-    let mut stream = client.watch_data_with("/gapless", strategy).unwrap();
+    let mut stream = client.watch_data_with(path, strategy).unwrap();
     let first = bounded("first value", stream.next())
         .await
         .unwrap()
@@ -79,10 +82,11 @@ async fn gap_free_under_rapid_updates(strategy: Strategy) {
     let mut last_version = first.stat.version;
 
     const UPDATES: i32 = 300;
+    let written = path.to_owned();
     let writes = tokio::spawn(async move {
         for i in 1..=UPDATES {
             writer
-                .set_data("/gapless", format!("{i}").as_bytes(), None)
+                .set_data(&written, format!("{i}").as_bytes(), None)
                 .await
                 .unwrap();
         }
@@ -99,13 +103,13 @@ async fn gap_free_under_rapid_updates(strategy: Strategy) {
     let writer = writes.await.unwrap();
 
     // Deletion and re-creation are values too.
-    writer.delete("/gapless", None).await.unwrap();
+    writer.delete(path, None).await.unwrap();
     assert_eq!(
         bounded("deleted", stream.next()).await.unwrap().unwrap(),
         None
     );
     writer
-        .create("/gapless", b"again", CreateMode::Persistent)
+        .create(path, b"again", CreateMode::Persistent)
         .await
         .unwrap();
     let again = bounded("re-created", stream.next())
@@ -119,12 +123,10 @@ async fn gap_free_under_rapid_updates(strategy: Strategy) {
 /// Updates made while the stream's client is cut off, and after its session expired, are
 /// still caught up with: the stream re-reads on reconnection and re-subscribes in the new
 /// session.
-#[tokio::test]
-async fn data_stream_survives_reconnection_and_expiry() {
-    let server = Server::start();
-    let proxy = FaultProxy::start(server.port()).await;
-    let client = common::connect_short(&proxy.address()).await;
-    let writer = connect(&server.address()).await;
+async fn data_stream_survives_reconnection_and_expiry(root: TestRoot) {
+    let proxy = FaultProxy::start(root.port()).await;
+    let client = common::connect_short(&root.through(&proxy)).await;
+    let writer = connect(&root.address()).await;
     writer
         .create("/survivor", b"0", CreateMode::Persistent)
         .await
@@ -153,12 +155,11 @@ async fn data_stream_survives_reconnection_and_expiry() {
     writer.set_data("/survivor", b"3", None).await.unwrap();
     follow_to_value(&mut stream, b"3", &mut last_version).await;
 }
+on_both_servers!(data_stream_survives_reconnection_and_expiry);
 
-#[tokio::test]
-async fn children_stream_ends_at_the_full_list() {
-    let server = Server::start();
-    let client = connect(&server.address()).await;
-    let writer = connect(&server.address()).await;
+async fn children_stream_ends_at_the_full_list(root: TestRoot) {
+    let client = connect(&root.address()).await;
+    let writer = connect(&root.address()).await;
     let mut stream = client.watch_children("/kids").unwrap();
     assert_eq!(
         bounded("missing parent", stream.next())
@@ -187,12 +188,11 @@ async fn children_stream_ends_at_the_full_list() {
     })
     .await;
 }
+on_both_servers!(children_stream_ends_at_the_full_list);
 
-#[tokio::test]
-async fn node_and_tree_caches_follow_changes() {
-    let server = Server::start();
-    let client = connect(&server.address()).await;
-    let writer = connect(&server.address()).await;
+async fn node_and_tree_caches_follow_changes(root: TestRoot) {
+    let client = connect(&root.address()).await;
+    let writer = connect(&root.address()).await;
 
     let node = NodeCache::start(&client, "/cached").await.unwrap();
     assert_eq!(node.current(), None);
@@ -246,22 +246,21 @@ async fn node_and_tree_caches_follow_changes() {
     })
     .await;
 }
+on_both_servers!(node_and_tree_caches_follow_changes);
 
 /// Servers register under /servers; a client holds the live list. A server that closes
 /// goes off the list; a server whose session expires comes back on it by itself.
-#[tokio::test]
-async fn server_set_monitor_tracks_servers_across_expiry() {
-    let server = Server::start();
-    let proxy = FaultProxy::start(server.port()).await;
-    let monitor_client = connect(&server.address()).await;
+async fn server_set_monitor_tracks_servers_across_expiry(root: TestRoot) {
+    let proxy = FaultProxy::start(root.port()).await;
+    let monitor_client = connect(&root.address()).await;
     let monitor = ServerSetMonitor::start(&monitor_client, "/servers")
         .await
         .unwrap();
     assert!(monitor.servers().is_empty());
 
-    let steady = connect(&server.address()).await;
-    let leaving = connect(&server.address()).await;
-    let flaky = common::connect_short(&proxy.address()).await;
+    let steady = connect(&root.address()).await;
+    let leaving = connect(&root.address()).await;
+    let flaky = common::connect_short(&root.through(&proxy)).await;
     let _steady = register_server(&steady, "/servers", "host-a")
         .await
         .unwrap();
@@ -298,12 +297,11 @@ async fn server_set_monitor_tracks_servers_across_expiry() {
     .unwrap();
     assert_eq!(back, ["host-a", "host-c"]);
 }
+on_both_servers!(server_set_monitor_tracks_servers_across_expiry);
 
-#[tokio::test]
-async fn dubbo_registry_layout_and_provider_choice() {
-    let server = Server::start();
-    let provider_client = connect(&server.address()).await;
-    let consumer_client = connect(&server.address()).await;
+async fn dubbo_registry_layout_and_provider_choice(root: TestRoot) {
+    let provider_client = connect(&root.address()).await;
+    let consumer_client = connect(&root.address()).await;
     let registry = ServiceRegistry::new(&provider_client, "/dubbo").unwrap();
     let service = "com.foo.BarService";
     let urls = [
@@ -360,16 +358,15 @@ async fn dubbo_registry_layout_and_provider_choice() {
         Some(urls[1])
     );
 }
+on_both_servers!(dubbo_registry_layout_and_provider_choice);
 
 /// Canal-style active/standby: one instance is active; a brief connection blip of the
 /// active does not hand over; when the active's session expires the standby takes over
 /// after the delay; a released active hands over too.
-#[tokio::test]
-async fn running_monitor_fails_over_without_flapping() {
-    let server = Server::start();
-    let proxy = FaultProxy::start(server.port()).await;
-    let first_client = common::connect_short(&proxy.address()).await;
-    let second_client = connect(&server.address()).await;
+async fn running_monitor_fails_over_without_flapping(root: TestRoot) {
+    let proxy = FaultProxy::start(root.port()).await;
+    let first_client = common::connect_short(&root.through(&proxy)).await;
+    let second_client = connect(&root.address()).await;
     let delay = Duration::from_millis(300);
     let running = "/otter/canal/destinations/example/running";
 
@@ -425,12 +422,11 @@ async fn running_monitor_fails_over_without_flapping() {
     .await
     .unwrap();
 }
+on_both_servers!(running_monitor_fails_over_without_flapping);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_count_and_atomic_long() {
-    let server = Server::start();
-    let a = connect(&server.address()).await;
-    let b = connect(&server.address()).await;
+async fn shared_count_and_atomic_long(root: TestRoot) {
+    let a = connect(&root.address()).await;
+    let b = connect(&root.address()).await;
     let count_a = SharedCount::start(&a, "/shared/count", 10).await.unwrap();
     let count_b = SharedCount::start(&b, "/shared/count", 99).await.unwrap();
     let seen = count_b.get().await.unwrap();
@@ -447,7 +443,7 @@ async fn shared_count_and_atomic_long() {
     );
 
     let mut tasks = Vec::new();
-    for client in [a.clone(), b.clone(), connect(&server.address()).await] {
+    for client in [a.clone(), b.clone(), connect(&root.address()).await] {
         tasks.push(tokio::spawn(async move {
             let counter = DistributedAtomicLong::new(&client, "/shared/long").unwrap();
             for _ in 0..20 {
@@ -468,11 +464,14 @@ async fn shared_count_and_atomic_long() {
         (true, 60, 5)
     );
 }
+on_both_servers!(
+    shared_count_and_atomic_long,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn barriers_hold_and_release_together() {
-    let server = Server::start();
-    let client = connect(&server.address()).await;
+async fn barriers_hold_and_release_together(root: TestRoot) {
+    let client = connect(&root.address()).await;
     let barrier = Barrier::new(&client, "/barriers/simple").unwrap();
     barrier.set().await.unwrap();
     assert!(!barrier
@@ -491,7 +490,7 @@ async fn barriers_hold_and_release_together() {
     let left = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..MEMBERS {
-        let client = connect(&server.address()).await;
+        let client = connect(&root.address()).await;
         let entered = entered.clone();
         let left = left.clone();
         tasks.push(tokio::spawn(async move {
@@ -509,11 +508,14 @@ async fn barriers_hold_and_release_together() {
         bounded("double barrier members", task).await.unwrap();
     }
 }
+on_both_servers!(
+    barriers_hold_and_release_together,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_consumes_each_item_exactly_once_in_order() {
-    let server = Server::start();
-    let producer = connect(&server.address()).await;
+async fn queue_consumes_each_item_exactly_once_in_order(root: TestRoot) {
+    let producer = connect(&root.address()).await;
     let mut queue = DistributedQueue::new(&producer, "/queue/jobs").unwrap();
     for i in 0..30 {
         queue.put(format!("job-{i:02}").as_bytes()).await.unwrap();
@@ -521,7 +523,7 @@ async fn queue_consumes_each_item_exactly_once_in_order() {
     let taken = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut consumers = Vec::new();
     for _ in 0..3 {
-        let client = connect(&server.address()).await;
+        let client = connect(&root.address()).await;
         let taken = taken.clone();
         consumers.push(tokio::spawn(async move {
             let mut queue = DistributedQueue::new(&client, "/queue/jobs").unwrap();
@@ -565,15 +567,18 @@ async fn queue_consumes_each_item_exactly_once_in_order() {
     let (_queue, late) = bounded("a blocking take", waiting).await.unwrap();
     assert_eq!(late.unwrap().as_deref(), Some(&b"late"[..]));
 }
+on_both_servers!(
+    queue_consumes_each_item_exactly_once_in_order,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
 
 /// The reply to a take's multi is lost: the receipt shows the take went through, so the
 /// item is neither lost nor taken again.
-#[tokio::test]
-async fn queue_take_survives_a_lost_reply() {
-    let server = Server::start();
-    let proxy = FaultProxy::start(server.port()).await;
-    let consumer = connect(&proxy.address()).await;
-    let producer = connect(&server.address()).await;
+async fn queue_take_survives_a_lost_reply(root: TestRoot) {
+    let proxy = FaultProxy::start(root.port()).await;
+    let consumer = connect(&root.through(&proxy)).await;
+    let producer = connect(&root.address()).await;
     let mut queue = DistributedQueue::new(&producer, "/queue/lossy").unwrap();
     queue.put(b"only").await.unwrap();
     let mut consuming = DistributedQueue::new(&consumer, "/queue/lossy").unwrap();
@@ -583,17 +588,16 @@ async fn queue_take_survives_a_lost_reply() {
     assert_eq!(item.as_deref(), Some(&b"only"[..]));
     assert_eq!(queue.try_take().await.unwrap(), None, "not taken twice");
 }
+on_both_servers!(queue_take_survives_a_lost_reply);
 
 /// Members divide the items without overlap, and divide them again when one joins or
 /// leaves.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn set_partitioner_divides_items_without_overlap() {
-    let server = Server::start();
+async fn set_partitioner_divides_items_without_overlap(root: TestRoot) {
     let items = ["a", "b", "c", "d", "e", "f"];
     let settle = Duration::from_millis(100);
     let mut members = Vec::new();
     for id in ["one", "two"] {
-        let client = connect(&server.address()).await;
+        let client = connect(&root.address()).await;
         members.push(
             SetPartitioner::start(&client, "/partition", id, &items, settle)
                 .await
@@ -621,7 +625,7 @@ async fn set_partitioner_divides_items_without_overlap() {
     let shares = settled(&members, 2).await;
     assert_eq!(shares.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3]);
 
-    let client = connect(&server.address()).await;
+    let client = connect(&root.address()).await;
     members.push(
         SetPartitioner::start(&client, "/partition", "three", &items, settle)
             .await
@@ -634,11 +638,14 @@ async fn set_partitioner_divides_items_without_overlap() {
     let shares = settled(&members, 2).await;
     assert_eq!(shares.iter().map(Vec::len).sum::<usize>(), 6);
 }
+on_both_servers!(
+    set_partitioner_divides_items_without_overlap,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
 
-#[tokio::test]
-async fn timed_leases_expire_and_renew() {
-    let server = Server::start();
-    let client = connect(&server.address()).await;
+async fn timed_leases_expire_and_renew(root: TestRoot) {
+    let client = connect(&root.address()).await;
     let lease = TimedLease::new(&client, "/leases/single", 1).unwrap();
     let second = Duration::from_millis(1000);
     assert!(lease.try_obtain_at("a", second, 0).await.unwrap());
@@ -667,3 +674,4 @@ async fn timed_leases_expire_and_renew() {
     assert!(pair.try_obtain_at("c", second, 1001).await.unwrap());
     assert!(pair.try_obtain(&"d".repeat(3), second).await.is_ok());
 }
+on_both_servers!(timed_leases_expire_and_renew);

@@ -2,15 +2,19 @@
 //!
 //!     zkcli [-server host:port[,host:port...][/chroot]] [-timeout ms] [cmd args...]
 //!
-//! With a command it runs that command and exits (status 1 if it failed); without one it
-//! reads commands from standard input with zkCli's prompt. Watches set with `-w` and
-//! `addWatch` print `WATCHER::` and the event when they fire (`printwatches off` hides them).
+//! With a command it runs that command and exits (status 1 if it failed, 127 if there is
+//! no such command); without one it
+//! reads commands from standard input with zkCli's prompt, numbering them for `history`
+//! and `redo`. Watches set with `-w`, `config -w` and `addWatch` print `WATCHER::` and the
+//! event when they fire (`printwatches off` hides them).
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use zk_recipes::cli::{execute, parse::split_words, Next, Output};
+use zk_recipes::cli::{Next, Output, Shell};
 use zk_recipes::{Client, ClientConfig, ConnectionState, WatchedEvent};
 
 /// Lines of input waiting for the shell.
@@ -78,24 +82,27 @@ fn print_event(event: &WatchedEvent) {
     );
 }
 
-/// Prints the command's output and hands its watches to printer tasks.
-fn report(output: Output, print_watches: bool) {
+/// Prints the command's output and hands its watches to printer tasks, which print an
+/// event if `print_watches` is on when it fires.
+fn report(output: Output, print_watches: &Arc<AtomicBool>) {
     print!("{}", output.out);
     eprint!("{}", output.err);
     let _ = std::io::stdout().flush();
     for watch in output.watches {
+        let print_watches = print_watches.clone();
         tokio::spawn(async move {
             if let Ok(event) = watch.await {
-                if print_watches {
+                if print_watches.load(Ordering::SeqCst) {
                     print_event(&event);
                 }
             }
         });
     }
     for mut stream in output.streams {
+        let print_watches = print_watches.clone();
         tokio::spawn(async move {
             while let Some(Ok(event)) = stream.next().await {
-                if print_watches {
+                if print_watches.load(Ordering::SeqCst) {
                     print_event(&event);
                 }
             }
@@ -115,15 +122,13 @@ async fn run_once(options: &Options) -> ExitCode {
         eprintln!("Not connected");
         return ExitCode::FAILURE;
     }
-    let (output, _) = execute(&client, &options.command).await;
-    let failed = output.failed;
-    report(output, false);
+    let mut shell = Shell::new();
+    let (output, _) = shell.run_words(&client, &options.command).await;
+    let status = output.exit_status();
+    // The process ends now: watches set by the one command never fire.
+    report(output, &Arc::new(AtomicBool::new(false)));
     client.close().await;
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(status)
 }
 
 async fn run_shell(options: &Options) -> ExitCode {
@@ -148,55 +153,20 @@ async fn run_shell(options: &Options) -> ExitCode {
             }
         }
     });
-    let mut history: Vec<String> = Vec::new();
-    let mut print_watches = true;
+    let mut shell = Shell::new();
+    let print_watches = shell.print_watches();
     loop {
         print!(
             "[zk: {server}({}) {}] ",
             state_name(client.state()),
-            history.len()
+            shell.command_number()
         );
         let _ = std::io::stdout().flush();
         let Some(line) = lines.recv().await else {
             break;
         };
-        let Some(words) = split_words(&line) else {
-            eprintln!("unbalanced quotes: {line}");
-            continue;
-        };
-        if words.is_empty() {
-            continue;
-        }
-        history.push(line.clone());
-        match words[0].as_str() {
-            "history" => {
-                let first = history.len().saturating_sub(11);
-                for (number, entry) in history.iter().enumerate().skip(first) {
-                    println!("{number} - {entry}");
-                }
-                continue;
-            }
-            "printwatches" => {
-                match words.get(1).map(String::as_str) {
-                    Some("on") => print_watches = true,
-                    Some("off") => print_watches = false,
-                    _ => {}
-                }
-                println!(
-                    "printwatches is {}",
-                    if print_watches { "on" } else { "off" }
-                );
-                continue;
-            }
-            "quit" | "connect" | "close" => {}
-            _ if client.state() == ConnectionState::Closed => {
-                println!("Not connected");
-                continue;
-            }
-            _ => {}
-        }
-        let (output, next) = execute(&client, &words).await;
-        report(output, print_watches);
+        let (output, next) = shell.run_line(&client, &line).await;
+        report(output, &print_watches);
         match next {
             Next::Continue => {}
             Next::Quit => break,

@@ -154,6 +154,85 @@ pub fn error(error: &Error, path: &str) -> String {
     }
 }
 
+/// The message zkCli prints for a path the client refuses before sending (Java's
+/// `PathUtils.validatePath`), found by the same checks in the same order; `reason` (the
+/// client's) is the fallback.
+pub fn invalid_path(path: &str, reason: &str) -> String {
+    if path.is_empty() {
+        return "Path length must be > 0".to_owned();
+    }
+    if !path.starts_with('/') {
+        return "Path must start with / character".to_owned();
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        return "Path must not end with / character".to_owned();
+    }
+    let chars: Vec<char> = path.chars().collect();
+    let ends_segment = |index: usize| chars.get(index + 1).is_none_or(|&next| next == '/');
+    for index in 1..chars.len() {
+        let (previous, c) = (chars[index - 1], chars[index]);
+        let offence = if c == '\0' {
+            Some("null character not allowed")
+        } else if c == '/' && previous == '/' {
+            Some("empty node name specified")
+        } else if c == '.' && is_relative_segment(&chars, index) && ends_segment(index) {
+            Some("relative paths not allowed")
+        } else if crate::path::is_forbidden_char(c) {
+            Some("invalid character")
+        } else {
+            None
+        };
+        if let Some(offence) = offence {
+            return format!("Invalid path string \"{path}\" caused by {offence} @{index}");
+        }
+    }
+    format!("Invalid path string \"{path}\" caused by {reason}")
+}
+
+/// Whether the `.` at `index` ends a `.` or `..` segment's dots (`/.` or `/..`).
+fn is_relative_segment(chars: &[char], index: usize) -> bool {
+    match chars[index - 1] {
+        '/' => true,
+        '.' => index >= 2 && chars[index - 2] == '/',
+        _ => false,
+    }
+}
+
+/// What `config -c` prints: the configuration's version, a space, and the client
+/// addresses of its `server.N` lines joined by commas (in server number order; a server
+/// without a client address adds an empty entry, and one given only a port listens on
+/// `0.0.0.0`), as Java's `ConfigUtils.getClientConfigStr`.
+pub fn client_config(config: &str) -> String {
+    let mut version = "";
+    let mut servers: Vec<(u64, String)> = Vec::new();
+    for line in config.lines().map(str::trim) {
+        if line.starts_with(['#', '!']) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key == "version" {
+            version = value;
+        }
+        let Some(number) = key.strip_prefix("server.").and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let client = match value.split_once(';') {
+            Some((_, client)) => match client.rsplit_once(':') {
+                Some((host, port)) => format!("{host}:{port}"),
+                None => format!("0.0.0.0:{client}"),
+            },
+            None => String::new(),
+        };
+        servers.push((number, client));
+    }
+    servers.sort();
+    let addresses: Vec<String> = servers.into_iter().map(|(_, client)| client).collect();
+    format!("{version} {}", addresses.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +286,39 @@ mod tests {
             "version No is not valid : /a"
         );
         assert_eq!(list(&["a".into(), "b".into()]), "[a, b]");
+    }
+
+    #[test]
+    fn invalid_paths_read_like_path_utils() {
+        assert_eq!(
+            invalid_path("/a/", "x"),
+            "Path must not end with / character"
+        );
+        assert_eq!(invalid_path("a", "x"), "Path must start with / character");
+        assert_eq!(
+            invalid_path("/a//b", "x"),
+            "Invalid path string \"/a//b\" caused by empty node name specified @3"
+        );
+        assert_eq!(
+            invalid_path("/a/../b", "x"),
+            "Invalid path string \"/a/../b\" caused by relative paths not allowed @4"
+        );
+        assert_eq!(
+            invalid_path("/a/./b", "x"),
+            "Invalid path string \"/a/./b\" caused by relative paths not allowed @3"
+        );
+    }
+
+    #[test]
+    fn client_config_lists_client_addresses() {
+        assert_eq!(client_config(""), " ");
+        let config = "server.2=10.0.0.2:2888:3888:participant;10.0.0.2:2181\n\
+                      server.1=10.0.0.1:2888:3888:participant;2181\n\
+                      server.3=10.0.0.3:2888:3888:observer\n\
+                      version=100000000\n";
+        assert_eq!(
+            client_config(config),
+            "100000000 0.0.0.0:2181,10.0.0.2:2181,"
+        );
     }
 }

@@ -11,6 +11,8 @@ pub struct CommandLine {
     pub name: String,
     /// Options present, with their values (`None` for flags).
     pub options: BTreeMap<char, Option<String>>,
+    /// The option letters in the order given (for options that exclude each other).
+    pub given: Vec<char>,
     /// The remaining words, in order.
     pub args: Vec<String>,
 }
@@ -56,7 +58,8 @@ pub fn split_words(line: &str) -> Option<Vec<String>> {
 }
 
 /// Parses `words` for a command whose options with a value are `valued` (the others are
-/// flags). An unknown option is an error naming it.
+/// flags). An unknown option, or one missing its value, is an error worded as zkCli
+/// prints it (Apache Commons CLI's exception and message).
 pub fn parse(words: &[String], flags: &str, valued: &str) -> Result<CommandLine, String> {
     let Some((name, rest)) = words.split_first() else {
         return Err("no command".into());
@@ -77,17 +80,25 @@ pub fn parse(words: &[String], flags: &str, valued: &str) -> Result<CommandLine,
                 // The value is the rest of this word, or the next word.
                 let inline: String = letters.by_ref().collect();
                 let value = if inline.is_empty() {
-                    rest.next()
-                        .cloned()
-                        .ok_or_else(|| format!("Missing argument for option: {option}"))?
+                    rest.next().cloned().ok_or_else(|| {
+                        format!(
+                            "org.apache.commons.cli.MissingArgumentException: \
+                             Missing argument for option: {option}"
+                        )
+                    })?
                 } else {
                     inline
                 };
                 line.options.insert(option, Some(value));
+                line.given.push(option);
             } else if flags.contains(option) {
                 line.options.insert(option, None);
+                line.given.push(option);
             } else {
-                return Err(format!("Unrecognized option: -{option}"));
+                return Err(format!(
+                    "org.apache.commons.cli.UnrecognizedOptionException: \
+                     Unrecognized option: -{option}"
+                ));
             }
         }
     }
@@ -120,7 +131,19 @@ mod tests {
         assert_eq!(line.args, ["/a", "data"]);
         let line = parse(&words("set -v3 /a x"), "s", "v").unwrap();
         assert_eq!(line.value('v'), Some("3"));
-        assert!(parse(&words("ls -z /"), "swR", "").is_err());
+        assert_eq!(
+            parse(&words("ls -z /"), "swR", ""),
+            Err(
+                "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -z"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse(&words("delquota -b -n /q"), "nbNB", "")
+                .unwrap()
+                .given,
+            ['b', 'n']
+        );
         assert!(parse(&words("set /a x -v"), "s", "v").is_err());
     }
 }

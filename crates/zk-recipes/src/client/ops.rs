@@ -59,6 +59,9 @@ impl CreateOptions {
     }
 }
 
+/// The node holding the ensemble's configuration, outside any chroot.
+pub const CONFIG_NODE: &str = "/zookeeper/config";
+
 /// The `version` argument of writes: `None` means any version (-1 on the wire).
 fn wire_version(version: Option<i32>) -> i32 {
     version.unwrap_or(-1)
@@ -588,6 +591,26 @@ impl Client {
                 ResponseBody::WhoAmI(response) => Ok(response.client_info),
                 other => Err(unexpected(&other)),
             }
+        })
+        .await
+    }
+
+    /// The ensemble's configuration (the data of `/zookeeper/config`, `None` for null) and
+    /// its stat: the Java client's `getConfig`, which reads that node whatever the chroot.
+    /// Standalone servers answer an empty configuration.
+    pub async fn get_config(&self) -> Result<(Option<Vec<u8>>, Stat)> {
+        self.read(|| self.get_data_once(CONFIG_NODE.to_owned(), None))
+            .await
+    }
+
+    /// [`Client::get_config`] and a watch that fires when the configuration changes.
+    pub async fn get_config_watch(&self) -> Result<(Option<Vec<u8>>, Stat, Watch)> {
+        self.read(|| async {
+            let (sender, watch) = Watch::new();
+            let (data, stat) = self
+                .get_data_once(CONFIG_NODE.to_owned(), Some(WatchIntent::Data(sender)))
+                .await?;
+            Ok((data, stat, watch))
         })
         .await
     }

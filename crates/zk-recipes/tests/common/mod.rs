@@ -1,9 +1,12 @@
 //! Shared test support: our server and the reference server as child processes on free
-//! loopback ports, a fault-injecting TCP proxy, and bounded waits.
+//! loopback ports (one of each shared per test binary), a root path per test on them and
+//! the macro that runs a test body against both, a fault-injecting TCP proxy, and bounded
+//! waits.
 #![allow(dead_code)]
 
 pub mod proxy;
 pub mod server;
+pub mod target;
 
 use std::future::Future;
 use std::time::Duration;

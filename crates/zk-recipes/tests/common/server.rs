@@ -1,9 +1,18 @@
 //! Servers under test as child processes: ours (`zk-server`) and Apache ZooKeeper 3.8 from
 //! Debian, each in its own temporary directory on a free loopback port, stopped by PID.
+//!
+//! A test may start its own server ([`Server::start_kind`]), or use the one server of each
+//! kind that the whole test binary shares ([`shared`]): a JVM takes a second or two to
+//! start, so tests that do not stop or restart their server share one, each under a root
+//! path of its own. A static is never dropped, so a shared server is started under a small
+//! shell "lifeline" that reads a pipe whose writing end only the test process holds: when
+//! the test process ends, however it ends, the pipe closes and the shell kills the server
+//! (by PID, as its parent) and removes its directory.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -29,12 +38,53 @@ pub enum Kind {
     Reference,
 }
 
+/// The server of `kind` shared by every test of this test binary, started on first use.
+/// It lives until the test process exits (see the module's documentation); tests give it
+/// distinct root paths and never stop it.
+pub fn shared(kind: Kind) -> &'static Server {
+    static OURS: OnceLock<Server> = OnceLock::new();
+    static REFERENCE: OnceLock<Server> = OnceLock::new();
+    let cell = match kind {
+        Kind::Ours => &OURS,
+        Kind::Reference => &REFERENCE,
+    };
+    cell.get_or_init(|| Server::start_with(kind, Lifetime::TestProcess))
+}
+
+/// How long a server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifetime {
+    /// Until [`Server::stop`] or drop: a direct child, killed by PID.
+    Owner,
+    /// Until the test process exits: a child of a lifeline shell.
+    TestProcess,
+}
+
+/// The lifeline shell: `$1` is the directory to remove, the rest the server's command. Its
+/// standard input is the pipe; the server gets none of it.
+const LIFELINE_SCRIPT: &str = r#"dir=$1; shift
+exec 3<&0
+"$@" </dev/null 3<&- &
+server=$!
+{ read -r _ <&3; kill -9 "$server" 2>/dev/null; } 0<&3 &
+lifeline=$!
+exec 3<&-
+wait "$server"
+status=$?
+kill "$lifeline" 2>/dev/null
+rm -rf "$dir"
+exit "$status"
+"#;
+
 /// A running (or stopped) server with its data directory.
 pub struct Server {
     kind: Kind,
+    lifetime: Lifetime,
     dir: TempDir,
     port: u16,
     child: Option<Child>,
+    /// A shared server's lifeline: the pipe's writing end, held for the process's life.
+    lifeline: Option<ChildStdin>,
 }
 
 impl Server {
@@ -45,26 +95,42 @@ impl Server {
 
     /// Starts a server of `kind` and waits until it answers a request.
     pub fn start_kind(kind: Kind) -> Server {
+        Server::start_with(kind, Lifetime::Owner)
+    }
+
+    fn start_with(kind: Kind, lifetime: Lifetime) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("zk-recipes-test-")
             .tempdir()
             .expect("temporary directory");
         let mut server = Server {
             kind,
+            lifetime,
             dir,
             port: free_port(),
             child: None,
+            lifeline: None,
         };
         for attempt in 0..3 {
             server.spawn();
             if server.wait_ready() {
                 return server;
             }
+            let log = server.log_tail();
             server.stop();
-            assert!(attempt < 2, "server did not start:\n{}", server.log_tail());
+            assert!(
+                attempt < 2,
+                "{:?} server did not start:\n{log}",
+                server.kind
+            );
             server.port = free_port();
         }
         unreachable!()
+    }
+
+    /// Which implementation this is.
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// The client port.
@@ -77,10 +143,15 @@ impl Server {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Kills the server (SIGKILL) and waits for it to exit; the data stays.
+    /// Kills the server (SIGKILL) and waits for it to exit; the data stays (a shared
+    /// server's lifeline removes it).
     pub fn stop(&mut self) {
+        // Closing the lifeline makes the shell kill its server and exit.
+        drop(self.lifeline.take());
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            if self.lifetime == Lifetime::Owner {
+                let _ = child.kill();
+            }
             let _ = child.wait();
         }
     }
@@ -125,18 +196,23 @@ impl Server {
             Kind::Ours => Command::new(server_binary()),
             Kind::Reference => reference_command(),
         };
+        command.arg(&config_path);
+        let (mut command, stdin) = match self.lifetime {
+            Lifetime::Owner => (command, Stdio::null()),
+            Lifetime::TestProcess => (under_lifeline(&command, self.dir.path()), Stdio::piped()),
+        };
         command
-            .arg(&config_path)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .env("RUST_LOG", "warn");
         // Own process group, so that nothing we start shares signals with the test runner.
         use std::os::unix::process::CommandExt;
         command.process_group(0);
-        let child = command
+        let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?} server: {e}", self.kind));
+        self.lifeline = child.stdin.take();
         self.child = Some(child);
     }
 
@@ -173,6 +249,18 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `server` (a command with its arguments) run by the lifeline shell, which removes `dir`
+/// after the server.
+fn under_lifeline(server: &Command, dir: &Path) -> Command {
+    let mut shell = Command::new("/bin/sh");
+    shell
+        .args(["-c", LIFELINE_SCRIPT, "lifeline"])
+        .arg(dir)
+        .arg(server.get_program())
+        .args(server.get_args());
+    shell
 }
 
 /// One real request: a handshake, then `exists /` answered without error, on a blocking

@@ -8,13 +8,16 @@
 //!   [`SemaphoreMutex`], non-reentrant (`InterProcessSemaphoreMutex`).
 //! - [`read_write`]: [`ReadWriteLock`] (`InterProcessReadWriteLock`).
 //! - [`multi`]: [`MultiLock`], several locks as one (`InterProcessMultiLock`).
+//! - [`loss`]: [`LockLoss`], what [`Mutex::lost`] reports when a hold is in doubt or gone.
 
 pub(crate) mod internals;
+pub mod loss;
 pub mod multi;
 pub mod mutex;
 pub mod read_write;
 pub mod semaphore;
 
+pub use loss::LockLoss;
 pub use multi::MultiLock;
 pub use mutex::Mutex;
 pub use read_write::{ReadWriteLock, Side};

@@ -4,8 +4,12 @@
 //! Reentrancy is per handle: a handle that holds the lock may acquire it again, and must
 //! release it as many times. Tasks that each need the lock create their own handles; two
 //! handles contend like two processes.
+//!
+//! The lock lasts as long as the session: [`Mutex::lost`] tells the holder when the
+//! connection drops (the hold is in doubt) and when the session or the node is gone.
 
 use super::internals::{standard_turn, LockInternals};
+use super::loss::{hold_lost, LockLoss};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::recipes::node_guard::{delete_quietly, NodeGuard};
@@ -100,6 +104,20 @@ impl Mutex {
             delete_quietly(self.internals.client(), &held.path).await;
         }
         Ok(())
+    }
+
+    /// Resolves with the first sign that this handle can no longer count on its lock: the
+    /// connection dropped ([`LockLoss::Suspended`]: stop using what the lock protects, the
+    /// session may expire and the lock pass on before this client hears of it), the
+    /// session was lost or expired, or the node was deleted. At once with
+    /// [`LockLoss::NotHeld`] if the handle holds nothing. The handle still counts itself
+    /// the holder ([`Mutex::is_held`]) until [`Mutex::release`], which is safe to call
+    /// after a loss.
+    pub async fn lost(&self) -> LockLoss {
+        match &self.held {
+            Some(held) => hold_lost(self.internals.client(), &held.path).await,
+            None => LockLoss::NotHeld,
+        }
     }
 
     /// Whether this handle holds the lock.
