@@ -13,10 +13,10 @@ use super::election::{ElectionActor, SendNotification};
 use super::log::{LogActor, PersistQuorum, Persisted};
 use super::session::{SessionActivity, SessionActor, TouchSessions};
 use super::tree::{
-    DeliverTxns, ForwardedRequest, ForwardedSync, InstallTree, SetTreeRole, SnapshotForLearner,
-    SyncDone, TreeActor, TreeRole,
+    DeliverTxns, Delivered, ForwardedRequest, ForwardedSync, InstallTree, SetTreeRole,
+    SnapshotForLearner, SyncDone, TreeActor, TreeRole,
 };
-use crate::quorum::frame::PeerFrame;
+use crate::quorum::frame::{self, PeerFrame};
 use crate::quorum::link::{self, Link, LinkError, Remote};
 use crate::quorum::payload::{ForwardOrigin, TxnPayload};
 use crate::quorum::status::{Mode, SharedQuorumStatus};
@@ -24,7 +24,7 @@ use crate::storage::background::QuorumWrite;
 use crate::storage::epochs::{ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::storage::quorum_queue::QuorumDurable;
 use actix::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,7 +149,13 @@ pub struct BroadcastActor {
     seen: HashSet<(ServerId, u64)>,
     next_link: u64,
     /// Committed transactions for the TreeActor, sent together at the end of a step.
-    deliveries: Vec<(zk_tree::Txn, Option<u64>)>,
+    deliveries: Vec<Delivered>,
+    /// Leader: the tree txns of its own proposals, by zxid, until they are logged; the
+    /// log takes them from here instead of decoding the payload again.
+    own_unlogged: HashMap<Zxid, zk_tree::Txn>,
+    /// Leader: zxids of its own proposals not yet delivered, in order: the tree has them
+    /// prepared, so their delivery needs no decoding either.
+    own_undelivered: VecDeque<Zxid>,
     failed: bool,
 }
 
@@ -177,6 +183,8 @@ impl BroadcastActor {
             seen: HashSet::new(),
             next_link: 1,
             deliveries: Vec::new(),
+            own_unlogged: HashMap::new(),
+            own_undelivered: VecDeque::new(),
             failed: false,
         }
     }
@@ -190,27 +198,49 @@ impl BroadcastActor {
 
     /// Executes the commands of one core call, in order.
     fn execute(&mut self, commands: Vec<Command>, ctx: &mut Context<Self>) {
+        let mut last_encoded: Option<(zk_zab::Message, Vec<u8>)> = None;
         for command in commands {
             match command {
                 Command::Send { to, message } if message.is_election() => {
                     self.election.do_send(SendNotification { to, message });
                 }
                 Command::Send { to, message } => {
-                    let frame = PeerFrame::Zab(zk_zab::Envelope::new(message));
                     if Some(to) == self.leader {
+                        let frame = PeerFrame::Zab(zk_zab::Envelope::new(message));
                         self.send_to_leader(frame, ctx);
                     } else if let Some(link) = self.learner_links.get(&to) {
-                        link.send(&frame);
+                        // A proposal or commit goes to every learner: encode it once.
+                        let bytes = match &last_encoded {
+                            Some((sent, bytes)) if *sent == message => bytes.clone(),
+                            _ => {
+                                let frame = PeerFrame::Zab(zk_zab::Envelope::new(message.clone()));
+                                match frame::encode(&frame) {
+                                    Ok(bytes) => {
+                                        last_encoded = Some((message, bytes.clone()));
+                                        bytes
+                                    }
+                                    Err(error) => {
+                                        tracing::error!(%error, "cannot encode a peer frame");
+                                        continue;
+                                    }
+                                }
+                            }
+                        };
+                        link.send_encoded(bytes);
                     }
                 }
                 Command::Persist { id, write } => self.persist(id, write),
+                Command::Deliver { txn } if self.own_undelivered.front() == Some(&txn.zxid) => {
+                    self.own_undelivered.pop_front();
+                    self.deliveries.push(Delivered::Prepared(txn.zxid));
+                }
                 Command::Deliver { txn } => match TxnPayload::decode(txn.zxid, &txn.data) {
                     Ok(payload) => {
                         let forwarded = payload
                             .origin
                             .filter(|origin| origin.server == self.my_id)
                             .map(|origin| origin.id);
-                        self.deliveries.push((payload.txn, forwarded));
+                        self.deliveries.push(Delivered::Txn(payload.txn, forwarded));
                     }
                     Err(reason) => {
                         self.fail(&format!("undecodable committed transaction: {reason}"))
@@ -278,6 +308,10 @@ impl BroadcastActor {
             DurableWrite::AppendTxns { txns } => {
                 let mut decoded = Vec::with_capacity(txns.len());
                 for txn in txns {
+                    if let Some(own) = self.own_unlogged.remove(&txn.zxid) {
+                        decoded.push(own);
+                        continue;
+                    }
                     match TxnPayload::decode(txn.zxid, &txn.data) {
                         Ok(payload) => decoded.push(payload.txn),
                         Err(reason) => {
@@ -321,6 +355,8 @@ impl BroadcastActor {
         self.leader = leader;
         self.leader_link = LeaderLink::None;
         self.learner_links.clear();
+        self.own_unlogged.clear();
+        self.own_undelivered.clear();
         tracing::info!(mode = mode.name(), leader = ?leader, "quorum role");
         self.tree.do_send(SetTreeRole {
             role: TreeRole::NotServing,
@@ -482,10 +518,12 @@ impl Handler<Propose> for BroadcastActor {
     fn handle(&mut self, propose: Propose, ctx: &mut Self::Context) {
         for (txn, origin) in propose.entries {
             let zxid = txn.zxid;
-            let data = match (TxnPayload { origin, txn }).encode() {
+            let data = match TxnPayload::encode_parts(origin, &txn) {
                 Ok(data) => data,
                 Err(error) => return self.fail(&format!("cannot encode txn {zxid}: {error}")),
             };
+            self.own_unlogged.insert(zxid, txn);
+            self.own_undelivered.push_back(zxid);
             let size = data.len();
             match self.peer.propose(data) {
                 Ok((proposed, commands)) => {
@@ -505,6 +543,8 @@ impl Handler<Propose> for BroadcastActor {
                 // The epoch is ending; the role change that follows resets the tree.
                 Err(error) => {
                     tracing::warn!(%zxid, %error, "proposal refused");
+                    self.own_unlogged.remove(&zxid);
+                    self.own_undelivered.pop_back();
                     return;
                 }
             }

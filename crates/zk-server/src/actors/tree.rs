@@ -74,8 +74,8 @@ pub struct SummarizeTree;
 mod ensemble;
 
 pub use ensemble::{
-    ConnectEnsemble, DeliverTxns, ForwardedRequest, ForwardedSync, InstallTree, SetTreeRole,
-    SnapshotForLearner, SyncDone,
+    ConnectEnsemble, DeliverTxns, Delivered, ForwardedRequest, ForwardedSync, InstallTree,
+    SetTreeRole, SnapshotForLearner, SyncDone,
 };
 
 /// What the tree does with requests, which follows the server's role.

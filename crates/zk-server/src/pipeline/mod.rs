@@ -330,6 +330,15 @@ impl Pipeline {
         self.last_prepared
     }
 
+    /// The prepared, uncommitted transaction `zxid`, if this pipeline prepared it.
+    pub fn prepared(&self, zxid: Zxid) -> Option<&Txn> {
+        let index = self
+            .in_flight
+            .binary_search_by_key(&zxid, |write| write.txn.zxid)
+            .ok()?;
+        Some(&self.in_flight[index].txn)
+    }
+
     /// Writes prepared but not yet committed.
     pub fn in_flight_writes(&self) -> usize {
         self.in_flight.len()

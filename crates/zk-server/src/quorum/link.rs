@@ -53,14 +53,23 @@ impl Link {
     /// Queues `frame`; false when the link is closed or the frame cannot be encoded.
     pub fn send(&self, frame: &PeerFrame) -> bool {
         match frame::encode(frame) {
-            Ok(bytes) => self.sender.send(bytes).is_ok(),
+            Ok(bytes) => self.send_encoded(bytes),
             Err(error) => {
                 tracing::error!(%error, "cannot encode a peer frame");
                 false
             }
         }
     }
+
+    /// Queues a frame already encoded with [`frame::encode`] (one encoding for every
+    /// learner a proposal goes to); false when the link is closed.
+    pub fn send_encoded(&self, bytes: Vec<u8>) -> bool {
+        self.sender.send(bytes).is_ok()
+    }
 }
+
+/// How many bytes of queued frames one write may carry.
+const WRITE_COALESCE_BYTES: usize = 256 * 1024;
 
 impl Drop for Link {
     fn drop(&mut self) {
@@ -110,9 +119,18 @@ where
     }
 }
 
+/// Writes queued frames, all that are waiting in one system call (up to
+/// [`WRITE_COALESCE_BYTES`]): under load a leader sends several proposals and commits per
+/// learner between two wake-ups.
 async fn write_loop(mut writer: OwnedWriteHalf, mut outbound: mpsc::UnboundedReceiver<Vec<u8>>) {
-    while let Some(bytes) = outbound.recv().await {
-        if writer.write_all(&bytes).await.is_err() {
+    while let Some(mut batch) = outbound.recv().await {
+        while batch.len() < WRITE_COALESCE_BYTES {
+            match outbound.try_recv() {
+                Ok(more) => batch.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        if writer.write_all(&batch).await.is_err() {
             return;
         }
     }

@@ -20,9 +20,24 @@ pub struct TxnPayload {
     pub txn: Txn,
 }
 
+/// The same layout as [`TxnPayload`], borrowing the txn, to encode without a copy.
+#[derive(Serialize)]
+struct TxnPayloadRef<'a> {
+    origin: Option<ForwardOrigin>,
+    txn: &'a Txn,
+}
+
 impl TxnPayload {
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_allocvec(self)
+        Self::encode_parts(self.origin, &self.txn)
+    }
+
+    /// Encodes a payload from its parts.
+    pub fn encode_parts(
+        origin: Option<ForwardOrigin>,
+        txn: &Txn,
+    ) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_allocvec(&TxnPayloadRef { origin, txn })
     }
 
     /// Decodes `data`, checking that the tree txn has the zxid ZAB gave it.
@@ -35,5 +50,32 @@ impl TxnPayload {
             ));
         }
         Ok(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zk_proto::{SessionId, Zxid};
+    use zk_tree::TxnBody;
+
+    #[test]
+    fn payloads_round_trip_and_must_match_their_zxid() {
+        let payload = TxnPayload {
+            origin: Some(ForwardOrigin {
+                server: ServerId(2),
+                id: 9,
+            }),
+            txn: Txn {
+                zxid: Zxid(0x1_0000_0003),
+                time_ms: 5,
+                session_id: SessionId(7),
+                body: TxnBody::CreateSession { timeout_ms: 4000 },
+            },
+        };
+        let bytes = payload.encode().unwrap();
+        assert_eq!(TxnPayload::decode(Zxid(0x1_0000_0003), &bytes), Ok(payload));
+        assert!(TxnPayload::decode(Zxid(0x1_0000_0004), &bytes).is_err());
+        assert!(TxnPayload::decode(Zxid(0x1_0000_0003), &bytes[..3]).is_err());
     }
 }

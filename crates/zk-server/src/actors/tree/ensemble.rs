@@ -20,12 +20,21 @@ pub struct SetTreeRole {
     pub role: TreeRole,
 }
 
-/// Committed transactions, in zxid order; each with the id this server forwarded it under,
-/// if it answers one of this server's requests.
+/// One committed transaction.
+#[derive(Debug)]
+pub enum Delivered {
+    /// A write this leader prepared: the pipeline holds it already.
+    Prepared(Zxid),
+    /// Any other transaction, with the id this server forwarded it under if it answers
+    /// one of this server's requests.
+    Txn(Txn, Option<u64>),
+}
+
+/// Committed transactions, in zxid order.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DeliverTxns {
-    pub txns: Vec<(Txn, Option<u64>)>,
+    pub txns: Vec<Delivered>,
 }
 
 /// Replace the tree with the leader's snapshot (SNAP).
@@ -128,19 +137,17 @@ impl TreeActor {
         receiver
     }
 
-    fn deliver(&mut self, txns: Vec<(Txn, Option<u64>)>) {
+    fn deliver(&mut self, txns: Vec<Delivered>) {
         let mut outputs = Vec::new();
-        for (txn, forwarded) in txns {
-            let session_event = match &txn.body {
-                TxnBody::CreateSession { timeout_ms } => Some(SessionApplied::Created {
-                    session: txn.session_id,
-                    timeout_ms: *timeout_ms,
-                }),
-                TxnBody::CloseSession { .. } => Some(SessionApplied::Closed {
-                    session: txn.session_id,
-                }),
-                _ => None,
+        for delivered in txns {
+            let (txn, forwarded) = match delivered {
+                Delivered::Prepared(zxid) => {
+                    self.deliver_prepared(zxid, &mut outputs);
+                    continue;
+                }
+                Delivered::Txn(txn, forwarded) => (txn, forwarded),
             };
+            let session_event = session_event(&txn);
             let delivered = self.pipeline.on_delivered(&txn, forwarded, &mut outputs);
             if let (Some(event), Some(ensemble)) = (session_event, &self.ensemble) {
                 ensemble.sessions_applied.do_send(event);
@@ -162,6 +169,16 @@ impl TreeActor {
             self.final_stage.do_send(Deliver { outputs });
         }
         self.release_syncs();
+    }
+
+    /// Leader: its own prepared write `zxid` is committed.
+    fn deliver_prepared(&mut self, zxid: Zxid, outputs: &mut Vec<crate::pipeline::Output>) {
+        let event = self.pipeline.prepared(zxid).and_then(session_event);
+        if let (Some(event), Some(ensemble)) = (event, &self.ensemble) {
+            ensemble.sessions_applied.do_send(event);
+        }
+        self.pipeline.on_committed(zxid, outputs);
+        self.answer_server_writes(zxid);
     }
 
     /// Leader: answers the learners' syncs whose preceding writes are all applied.
@@ -211,6 +228,20 @@ impl TreeActor {
                 sessions,
             });
         }
+    }
+}
+
+/// What the SessionActor must hear of a transaction: a session created or closed.
+fn session_event(txn: &Txn) -> Option<SessionApplied> {
+    match &txn.body {
+        TxnBody::CreateSession { timeout_ms } => Some(SessionApplied::Created {
+            session: txn.session_id,
+            timeout_ms: *timeout_ms,
+        }),
+        TxnBody::CloseSession { .. } => Some(SessionApplied::Closed {
+            session: txn.session_id,
+        }),
+        _ => None,
     }
 }
 
