@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Side-by-side load comparison: our zk-server against Apache ZooKeeper 3.8.0 (Debian), both
-# standalone on 127.0.0.1 with the same settings, measured by zk-load in the same run.
+# on 127.0.0.1 with the same settings, measured by zk-load in the same run: standalone, then
+# as 3-node ensembles.
 #
 #   bash benches/compare.sh [--quick] [--reps N] [--znodes N] [--no-build]
+#        [--targets both|reference|ours] [--ensemble-only | --no-ensemble]
+#        [--failover-reps N] [--ensemble-clients followers|all|leader] [--results-dir DIR]
 #
 # What it does (see benches/README.md for what each number means):
-#   1. builds zk-server and zk-load (release), unless --no-build;
-#   2. starts both servers on free ports, each in its own process group and temp dataDir;
+#   1. builds zk-server, zk-load, zk-failover and zk-bench-report (release), unless --no-build;
+#   2. starts both servers standalone on free ports, each in its own process group and temp
+#      dataDir;
 #   3. warms both up, then runs the matrix {getData, setData, create sequential} x
 #      {sessions x in-flight points} with 100-byte data, alternating reference / ours for
 #      every point, repeated --reps times; prints medians and ratios ours / reference;
 #   4. plots throughput against requests in flight (PNG, matplotlib);
 #   5. on fresh servers: resident memory after creating --znodes znodes of 100 bytes, and
-#      the restart time with that tree (process start to the first successful request).
+#      the restart time with that tree (process start to the first successful request);
+#   6. starts a 3-node ensemble of each, runs {setData, create} at 1x1 and 8x100 (sessions on
+#      the followers by default), alternating, --reps times, CPU summed over the 3 members;
+#   7. failover: kills each ensemble's leader while a client writes, --failover-reps times,
+#      and times the first successful write after the kill (zk-failover).
+# --targets runs one kind only (its ratios are then n/a); --ensemble-only runs 6 and 7
+# only, --no-ensemble 2 to 5 only.
 # Every wait is bounded; only processes this script started are stopped (by PID); the temp
-# data directories are removed on exit. Results go to benches/results/<quick|full>/.
+# data directories are removed on exit. Results go to benches/results/<quick|full>/ (with
+# -ensemble and -<target> appended when only a part ran), or to --results-dir.
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,17 +36,40 @@ MODE=full
 REPS=3
 ZNODES=""
 BUILD=1
+TARGETS=(reference ours)
+RUN_STANDALONE=1
+RUN_ENSEMBLE=1
+FAILOVER_REPS=""
+ENSEMBLE_CLIENTS=followers
+RESULTS_DIR=""
+usage_error() { echo "compare.sh: $* (see --help)" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) MODE=quick ;;
     --reps) REPS="$2"; shift ;;
     --znodes) ZNODES="$2"; shift ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    --targets)
+      case "$2" in
+        both) TARGETS=(reference ours) ;;
+        reference|ours) TARGETS=("$2") ;;
+        *) usage_error "--targets takes both, reference or ours" ;;
+      esac
+      shift ;;
+    --ensemble-only) RUN_STANDALONE=0 ;;
+    --no-ensemble) RUN_ENSEMBLE=0 ;;
+    --failover-reps) FAILOVER_REPS="$2"; shift ;;
+    --ensemble-clients)
+      [[ $2 =~ ^(followers|all|leader)$ ]] || usage_error "--ensemble-clients takes followers, all or leader"
+      ENSEMBLE_CLIENTS="$2"; shift ;;
+    --results-dir) RESULTS_DIR="$2"; shift ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown argument $1" ;;
   esac
   shift
 done
+[[ $RUN_STANDALONE == 1 || $RUN_ENSEMBLE == 1 ]] || usage_error "--ensemble-only and --no-ensemble leave nothing to run"
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || usage_error "--reps takes a positive number"
 
 # ---- the matrix -------------------------------------------------------------------------
 OPERATIONS=(get set create)
@@ -48,17 +82,31 @@ if [[ $MODE == quick ]]; then
   RUN_DURATION=2s
   SERVER_WARMUP=3s
   ZNODES="${ZNODES:-50000}"
+  FAILOVER_REPS="${FAILOVER_REPS:-3}"
 else
   POINTS=(1x1 1x10 8x10 8x100 32x100)
   RUN_WARMUP=2s
   RUN_DURATION=5s
   SERVER_WARMUP=10s
   ZNODES="${ZNODES:-200000}"
+  FAILOVER_REPS="${FAILOVER_REPS:-5}"
 fi
+[[ $FAILOVER_REPS =~ ^[0-9]+$ ]] || usage_error "--failover-reps takes a number"
+FAILOVER_STEADY=1s         # writing before the leader is killed
+FAILOVER_LIMIT=60s         # from the kill: a write must succeed by then
+FAILOVER_RETRY_PAUSE=2ms   # between the writer's reconnect attempts
+# A write the server holds without answering costs the writer this much (then it
+# reconnects); the Java client would wait 2/3 of the session timeout (20 s at 30 s).
+FAILOVER_RESPONSE_TIMEOUT=5s
 READY_TIMEOUT=60s          # from process start to the first answered request
 RESTART_TIMEOUT=300s       # a restart with a large tree may take long; still bounded
 STOP_TIMEOUT_S=20          # SIGTERM, then SIGKILL after this many seconds
-RESULTS_DIR="$ROOT_DIR/benches/results/$MODE"
+if [[ -z $RESULTS_DIR ]]; then
+  RESULTS_DIR="$ROOT_DIR/benches/results/$MODE"
+  [[ $RUN_STANDALONE == 0 ]] && RESULTS_DIR+="-ensemble"
+  [[ ${#TARGETS[@]} == 1 ]] && RESULTS_DIR+="-${TARGETS[0]}"
+fi
+RESULTS_DIR="$(mkdir -p "$RESULTS_DIR" && cd "$RESULTS_DIR" && pwd)"
 
 # ---- the reference ----------------------------------------------------------------------
 JAVA=/usr/bin/java
@@ -76,13 +124,16 @@ done
 command -v python3 >/dev/null || die "python3 is missing (used for free ports and the plot)"
 
 if [[ $BUILD == 1 ]]; then
-  log "building zk-server and zk-load (release, target dir $TARGET_DIR)"
-  (cd "$ROOT_DIR" && cargo build --release -q -p zk-server -p zk-benches --bin zk-load --bin zk-bench-report)
+  log "building zk-server, zk-load, zk-failover and zk-bench-report (release, target dir $TARGET_DIR)"
+  (cd "$ROOT_DIR" && cargo build --release -q -p zk-server -p zk-benches --bin zk-load --bin zk-failover --bin zk-bench-report)
 fi
 ZK_SERVER="$TARGET_DIR/release/zk-server"
 ZK_LOAD="$TARGET_DIR/release/zk-load"
+ZK_FAILOVER="$TARGET_DIR/release/zk-failover"
 ZK_REPORT="$TARGET_DIR/release/zk-bench-report"
-for binary in "$ZK_SERVER" "$ZK_LOAD" "$ZK_REPORT"; do
+NEEDED_BINARIES=("$ZK_LOAD" "$ZK_FAILOVER" "$ZK_REPORT")
+[[ " ${TARGETS[*]} " == *" ours "* ]] && NEEDED_BINARIES+=("$ZK_SERVER")
+for binary in "${NEEDED_BINARIES[@]}"; do
   [[ -x $binary ]] || die "$binary is missing (run without --no-build)"
 done
 
@@ -106,6 +157,17 @@ stop_pid() {
     if [[ $group == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+# forget_pid PID: drops a process that has ended from STARTED_PIDS, so that its number, once
+# reused by another process, is never signalled. (bash reaps it: spawn disowns the servers.)
+forget_pid() {
+  local pid=$1 kept=() started
+  for started in "${STARTED_PIDS[@]}"; do
+    [[ $started == "$pid" ]] || kept+=("$started")
+  done
+  STARTED_PIDS=("${kept[@]}")
 }
 
 cleanup() {
@@ -151,6 +213,9 @@ spawn() {
     RUST_LOG=warn setsid "$ZK_SERVER" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
   fi
   SPAWNED_PID=$!
+  # Out of the job table: bash still reaps it, but does not print a job notice when the
+  # failover test kills it. It is stopped by its PID like any other.
+  disown "$SPAWNED_PID"
   STARTED_PIDS+=("$SPAWNED_PID")
 }
 
@@ -221,91 +286,112 @@ machine_description() {
   echo "- ours: zk-server $(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?') (+ uncommitted changes: $(cd "$ROOT_DIR" && git status --porcelain 2>/dev/null | wc -l | tr -d ' ') files), release build"
 }
 
-mkdir -p "$RESULTS_DIR"
+# shellcheck source=benches/compare_ensemble.sh
+source "$ROOT_DIR/benches/compare_ensemble.sh"
+
 RAW="$RESULTS_DIR/raw.jsonl"
-: > "$RAW"
+ENSEMBLE_RAW="$RESULTS_DIR/ensemble.jsonl"
+FAILOVER_RAW="$RESULTS_DIR/failover.jsonl"
 STARTED_AT=$(date +%s)
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+NOTES=()
+declare -A DATA_FILES
+
+targeted() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+# alternation KIND...: how the runs of these kinds were ordered, for the summary.
+alternation() {
+  case $# in
+    0) echo "no server" ;;
+    1) echo "$1 only" ;;
+    2) echo "$1 and $2 alternating" ;;
+    *) echo "$* alternating" ;;
+  esac
+}
 
 # ---- durability of our server -----------------------------------------------------------
-NOTES=()
-if ! "$ZK_SERVER" --help | grep -q forceSync; then
+if targeted ours && ! "$ZK_SERVER" --help | grep -q forceSync; then
   NOTES+=("zk-server --help does not mention forceSync: our server may not write or fsync a transaction log, so its write numbers (set, create) are not like-for-like with the reference, which fsyncs every write batch.")
 fi
 
-# ---- the matrix -------------------------------------------------------------------------
-start reference
-start ours
-log "server warm-up: $SERVER_WARMUP of mixed load on each (not recorded)"
-for kind in reference ours; do
-  load "$kind" --root /warmup --keys "$KEYS" --sessions 8 --in-flight 100 \
-    --mix get=2,set=1,create=1 --warmup 0 --duration "$SERVER_WARMUP" --label "$kind:warmup" >/dev/null
-  # The measured runs share one key space, created once per server.
-  load "$kind" --root /bench --keys "$KEYS" --requests 1 --warmup 0 --label "$kind:setup" >/dev/null
-done
+# ---- the standalone matrix --------------------------------------------------------------
+run_standalone_matrix() {
+  local kind rep point op sessions in_flight line run_number=0 total_runs
+  : > "$RAW"
+  for kind in "${TARGETS[@]}"; do start "$kind"; done
+  log "server warm-up: $SERVER_WARMUP of mixed load on each (not recorded)"
+  for kind in "${TARGETS[@]}"; do
+    load "$kind" --root /warmup --keys "$KEYS" --sessions 8 --in-flight 100 \
+      --mix get=2,set=1,create=1 --warmup 0 --duration "$SERVER_WARMUP" --label "$kind:warmup" >/dev/null
+    # The measured runs share one key space, created once per server.
+    load "$kind" --root /bench --keys "$KEYS" --requests 1 --warmup 0 --label "$kind:setup" >/dev/null
+  done
 
-total_runs=$(( REPS * ${#POINTS[@]} * ${#OPERATIONS[@]} * 2 ))
-run_number=0
-for rep in $(seq 1 "$REPS"); do
-  for point in "${POINTS[@]}"; do
-    sessions=${point%x*}; in_flight=${point#*x}
-    for op in "${OPERATIONS[@]}"; do
-      for kind in reference ours; do
-        run_number=$((run_number + 1))
-        line="$(load "$kind" --root /bench --keys "$KEYS" --reuse-keys --sessions "$sessions" \
-          --in-flight "$in_flight" --mix "$op" --warmup "$RUN_WARMUP" --duration "$RUN_DURATION" \
-          --seed "$rep" --label "$kind:r$rep")"
-        printf '%s\n' "$line" >> "$RAW"
-        log "[$run_number/$total_runs] rep $rep $op ${point} $kind: $(printf '%.0f' "$(json_field ops_per_s "$line")") ops/s, p99 $(json_field p99_us "$line") us, server CPU $(printf '%.1f' "$(json_field server_cpu_us_per_op "$line")") us/op, errors $(json_field errors "$line")"
+  total_runs=$(( REPS * ${#POINTS[@]} * ${#OPERATIONS[@]} * ${#TARGETS[@]} ))
+  for rep in $(seq 1 "$REPS"); do
+    for point in "${POINTS[@]}"; do
+      sessions=${point%x*}; in_flight=${point#*x}
+      for op in "${OPERATIONS[@]}"; do
+        for kind in "${TARGETS[@]}"; do
+          run_number=$((run_number + 1))
+          line="$(load "$kind" --root /bench --keys "$KEYS" --reuse-keys --sessions "$sessions" \
+            --in-flight "$in_flight" --mix "$op" --warmup "$RUN_WARMUP" --duration "$RUN_DURATION" \
+            --seed "$rep" --label "$kind:r$rep")"
+          printf '%s\n' "$line" >> "$RAW"
+          log "[$run_number/$total_runs] rep $rep $op ${point} $kind: $(printf '%.0f' "$(json_field ops_per_s "$line")") ops/s, p99 $(json_field p99_us "$line") us, server CPU $(printf '%.1f' "$(json_field server_cpu_us_per_op "$line")") us/op, errors $(json_field errors "$line")"
+        done
       done
     done
   done
-done
 
-OURS_DATA_FILES=$(find "$OURS_DIR/data" -type f | wc -l | tr -d ' ')
-REFERENCE_DATA_FILES=$(find "$REFERENCE_DIR/data" -type f | wc -l | tr -d ' ')
-if [[ $OURS_DATA_FILES == 0 ]]; then
-  NOTES+=("After the write runs our server's dataDir holds no file (the reference's holds $REFERENCE_DATA_FILES): it has no transaction log or snapshot yet, so its writes are not durable and set/create are not comparable to the reference's fsync'd writes.")
-fi
-stop_pid "$REFERENCE_PID"
-stop_pid "$OURS_PID"
+  for kind in "${TARGETS[@]}"; do
+    local dir_var="${kind^^}_DIR"
+    DATA_FILES[$kind]=$(find "${!dir_var}/data" -type f | wc -l | tr -d ' ')
+  done
+  if targeted ours && [[ ${DATA_FILES[ours]} == 0 ]]; then
+    NOTES+=("After the write runs our server's dataDir holds no file (the reference's holds ${DATA_FILES[reference]:-n/a}): it has no transaction log or snapshot yet, so its writes are not durable and set/create are not comparable to the reference's fsync'd writes.")
+  fi
+  for kind in "${TARGETS[@]}"; do stop_pid "$(server_pid "$kind")"; done
+}
 
 # ---- memory with a large tree, and restart time -----------------------------------------
 declare -A MEMORY_MIB RESTART_MS RESTART_MEMORY_MIB SETUP_RATE
-for kind in reference ours; do
-  start "$kind"
-  log "$kind: creating $ZNODES znodes of $DATA_BYTES bytes"
-  line="$(load "$kind" --root /mem --keys "$ZNODES" --requests 1 --warmup 0 \
-    --setup-sessions 4 --setup-in-flight 100 --max-duration 30m --label "$kind:memory")"
-  printf '%s\n' "$line" >> "$RESULTS_DIR/memory.jsonl"
-  rss_kb="$(json_field server_rss_kb "$line")"
-  MEMORY_MIB[$kind]="$(awk -v kb="$rss_kb" 'BEGIN { printf "%.0f", kb / 1024 }')"
-  seconds="$(sed -n 's/.*"setup":{"znodes":[0-9]*,"seconds":\([0-9.e+-]*\).*/\1/p' <<<"$line")"
-  SETUP_RATE[$kind]="$(awk -v n="$ZNODES" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
-  pid="$(server_pid "$kind")"; port="$(server_port "$kind")"; dir_var="${kind^^}_DIR"; dir="${!dir_var}"
-  stop_pid "$pid"
-  spawn "$kind" "$dir"
-  line="$(wait_ready "$port" "$SPAWNED_PID" "$RESTART_TIMEOUT" /mem/key-0 || true)"
-  now_ns=$(date +%s%N)
-  case "$(json_field probe "$line")" in
-    found)
-      RESTART_MS[$kind]="$(( (now_ns - SPAWNED_AT_NS) / 1000000 ))"
-      RESTART_MEMORY_MIB[$kind]="$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$SPAWNED_PID/status")" ;;
-    missing)
-      RESTART_MS[$kind]="n/a (no persistence: /mem/key-0 is gone after the restart)"
-      RESTART_MEMORY_MIB[$kind]="n/a" ;;
-    *)
-      RESTART_MS[$kind]="FAILED: no answer within $RESTART_TIMEOUT ($(json_field error "$line"))"
-      RESTART_MEMORY_MIB[$kind]="n/a" ;;
-  esac
-  stop_pid "$SPAWNED_PID"
-done
+run_memory_test() {
+  local kind line rss_kb seconds pid port dir_var dir now_ns
+  : > "$RESULTS_DIR/memory.jsonl"
+  for kind in "${TARGETS[@]}"; do
+    start "$kind"
+    log "$kind: creating $ZNODES znodes of $DATA_BYTES bytes"
+    line="$(load "$kind" --root /mem --keys "$ZNODES" --requests 1 --warmup 0 \
+      --setup-sessions 4 --setup-in-flight 100 --max-duration 30m --label "$kind:memory")"
+    printf '%s\n' "$line" >> "$RESULTS_DIR/memory.jsonl"
+    rss_kb="$(json_field server_rss_kb "$line")"
+    MEMORY_MIB[$kind]="$(awk -v kb="$rss_kb" 'BEGIN { printf "%.0f", kb / 1024 }')"
+    seconds="$(sed -n 's/.*"setup":{"znodes":[0-9]*,"seconds":\([0-9.e+-]*\).*/\1/p' <<<"$line")"
+    SETUP_RATE[$kind]="$(awk -v n="$ZNODES" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
+    pid="$(server_pid "$kind")"; port="$(server_port "$kind")"; dir_var="${kind^^}_DIR"; dir="${!dir_var}"
+    stop_pid "$pid"
+    spawn "$kind" "$dir"
+    line="$(wait_ready "$port" "$SPAWNED_PID" "$RESTART_TIMEOUT" /mem/key-0 || true)"
+    now_ns=$(date +%s%N)
+    case "$(json_field probe "$line")" in
+      found)
+        RESTART_MS[$kind]="$(( (now_ns - SPAWNED_AT_NS) / 1000000 ))"
+        RESTART_MEMORY_MIB[$kind]="$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$SPAWNED_PID/status")" ;;
+      missing)
+        RESTART_MS[$kind]="n/a (no persistence: /mem/key-0 is gone after the restart)"
+        RESTART_MEMORY_MIB[$kind]="n/a" ;;
+      *)
+        RESTART_MS[$kind]="FAILED: no answer within $RESTART_TIMEOUT ($(json_field error "$line"))"
+        RESTART_MEMORY_MIB[$kind]="n/a" ;;
+    esac
+    stop_pid "$SPAWNED_PID"
+  done
+}
 
-# ---- the report -------------------------------------------------------------------------
-TABLE="$("$ZK_REPORT" "$RAW" --baseline reference --candidate ours --csv "$RESULTS_DIR/throughput.csv")"
-
-PLOT_NOTE="plot: ${RESULTS_DIR#"$ROOT_DIR"/}/throughput.png"
-if ! python3 - "$RESULTS_DIR/throughput.csv" "$RESULTS_DIR/throughput.png" "$MODE" <<'PYTHON'
+# ---- the plot ---------------------------------------------------------------------------
+# plot CSV PNG: throughput against requests in flight; prints the line the summary shows.
+plot() {
+  if python3 - "$1" "$2" "$MODE" <<'PYTHON'
 import csv, sys
 try:
     import matplotlib
@@ -337,8 +423,44 @@ figure.suptitle(f"zk-load, 100-byte data, standalone, fsync on ({sys.argv[3]} ru
 figure.tight_layout()
 figure.savefig(sys.argv[2], dpi=100)
 PYTHON
-then
-  PLOT_NOTE="!!!!!!!! plot NOT regenerated (see the error above) !!!!!!!!"
+  then
+    echo "plot: ${2#"$ROOT_DIR"/}"
+  else
+    echo "!!!!!!!! plot NOT regenerated (see the error above) !!!!!!!!"
+  fi
+}
+
+# ---- the summary ------------------------------------------------------------------------
+standalone_summary() {
+  echo "Settings: standalone, tickTime=$TICK_TIME_MS, forceSync=yes, $DATA_BYTES-byte data, $KEYS keys;"
+  echo "each point: $RUN_WARMUP warm-up + $RUN_DURATION measured, $REPS repetitions, $(alternation "${TARGETS[@]}");"
+  echo "medians of the repetitions; ratio = ours / reference (above 1 is better for ops/s, worse for the others)."
+  echo
+  echo "$TABLE"
+  echo
+  echo "| $ZNODES znodes of $DATA_BYTES bytes | reference | ours |"
+  echo "|---|---:|---:|"
+  echo "| create rate (4 sessions x 100 in flight), znodes/s | ${SETUP_RATE[reference]:-n/a} | ${SETUP_RATE[ours]:-n/a} |"
+  echo "| resident memory after creating them, MiB | ${MEMORY_MIB[reference]:-n/a} | ${MEMORY_MIB[ours]:-n/a} |"
+  echo "| restart: process start to first answered request, ms | ${RESTART_MS[reference]:-n/a} | ${RESTART_MS[ours]:-n/a} |"
+  echo "| resident memory after the restart, MiB | ${RESTART_MEMORY_MIB[reference]:-n/a} | ${RESTART_MEMORY_MIB[ours]:-n/a} |"
+  echo
+  echo "Files in the dataDir after the matrix: reference ${DATA_FILES[reference]:-n/a}, ours ${DATA_FILES[ours]:-n/a}."
+  echo "RSS in the matrix is read after each run on long-lived servers: the create runs leave their"
+  echo "znodes, so the server that creates faster also holds more of them."
+  echo
+  echo "$PLOT_NOTE; raw JSON lines: ${RAW#"$ROOT_DIR"/}"
+}
+
+# ---- the run ----------------------------------------------------------------------------
+if [[ $RUN_STANDALONE == 1 ]]; then
+  run_standalone_matrix
+  run_memory_test
+  TABLE="$("$ZK_REPORT" "$RAW" --baseline reference --candidate ours --csv "$RESULTS_DIR/throughput.csv")"
+  PLOT_NOTE="$(plot "$RESULTS_DIR/throughput.csv" "$RESULTS_DIR/throughput.png")"
+fi
+if [[ $RUN_ENSEMBLE == 1 ]]; then
+  run_ensemble_part
 fi
 
 ELAPSED=$(( $(date +%s) - STARTED_AT ))
@@ -346,36 +468,40 @@ SUMMARY="$RESULTS_DIR/summary.md"
 {
   echo "## $MODE run, $(date -u '+%Y-%m-%d %H:%M UTC'), ${ELAPSED}s"
   echo
-  echo "Command: \`$COMMAND_LINE\` (znodes for the memory test: $ZNODES)"
+  echo "Command: \`$COMMAND_LINE\`$([[ $RUN_STANDALONE == 1 ]] && echo " (znodes for the memory test: $ZNODES)")"
   echo
   machine_description
   echo
-  echo "Settings: standalone, tickTime=$TICK_TIME_MS, forceSync=yes, $DATA_BYTES-byte data, $KEYS keys;"
-  echo "each point: $RUN_WARMUP warm-up + $RUN_DURATION measured, $REPS repetitions, reference and ours alternating;"
-  echo "medians of the repetitions; ratio = ours / reference (above 1 is better for ops/s, worse for the others)."
-  echo
-  echo "$TABLE"
-  echo
-  echo "| $ZNODES znodes of $DATA_BYTES bytes | reference | ours |"
-  echo "|---|---:|---:|"
-  echo "| create rate (4 sessions x 100 in flight), znodes/s | ${SETUP_RATE[reference]} | ${SETUP_RATE[ours]} |"
-  echo "| resident memory after creating them, MiB | ${MEMORY_MIB[reference]} | ${MEMORY_MIB[ours]} |"
-  echo "| restart: process start to first answered request, ms | ${RESTART_MS[reference]} | ${RESTART_MS[ours]} |"
-  echo "| resident memory after the restart, MiB | ${RESTART_MEMORY_MIB[reference]} | ${RESTART_MEMORY_MIB[ours]} |"
-  echo
-  echo "Files in the dataDir after the matrix: reference $REFERENCE_DATA_FILES, ours $OURS_DATA_FILES."
-  echo "RSS in the matrix is read after each run on long-lived servers: the create runs leave their"
-  echo "znodes, so the server that creates faster also holds more of them."
-  echo
+  if [[ $RUN_STANDALONE == 1 ]]; then
+    standalone_summary
+    echo
+  fi
+  if [[ $RUN_ENSEMBLE == 1 ]]; then
+    ensemble_summary
+    echo
+    echo "raw JSON lines: ${ENSEMBLE_RAW#"$ROOT_DIR"/}, ${FAILOVER_RAW#"$ROOT_DIR"/}"
+    echo
+  fi
   if [[ ${#NOTES[@]} -gt 0 ]]; then
     echo "Notes:"
     for note in "${NOTES[@]}"; do echo "- $note"; done
     echo
   fi
-  echo "$PLOT_NOTE; raw JSON lines: ${RAW#"$ROOT_DIR"/}"
 } > "$SUMMARY"
 cat "$SUMMARY"
-if grep -q '"errors":[1-9]' "$RAW"; then
-  log "!!!!!!!! some runs had ERRORS: see the errors column above and $RAW !!!!!!!!"
-  exit 3
+status=0
+for results in "$RAW" "$ENSEMBLE_RAW"; do
+  if [[ -f $results ]] && grep -q '"errors":[1-9]' "$results"; then
+    log "!!!!!!!! some runs had ERRORS: see the errors columns above and $results !!!!!!!!"
+    status=3
+  fi
+done
+if [[ -f $FAILOVER_RAW ]] && grep -q '"failure":' "$FAILOVER_RAW"; then
+  log "!!!!!!!! some failover repetitions FAILED: see $FAILOVER_RAW !!!!!!!!"
+  status=3
 fi
+if [[ ${ENSEMBLE_START_FAILED:-0} == 1 ]]; then
+  log "!!!!!!!! an ensemble did not start: see the notes above !!!!!!!!"
+  status=1
+fi
+exit "$status"

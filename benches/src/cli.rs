@@ -19,6 +19,9 @@ USAGE:
 
 LOAD:
     --server HOST:PORT        server address                          [127.0.0.1:2181]
+                              repeat it (or give HOST:PORT,HOST:PORT) to spread the
+                              sessions round-robin over several servers of an ensemble;
+                              the keys are created through the first
     --sessions N              sessions (one TCP connection each)      [8]
     --in-flight K             requests in flight per session          [1]
     --mix SPEC                operation weights, e.g. get=90,set=10   [get]
@@ -162,7 +165,7 @@ fn parse_addr(value: &str) -> Result<SocketAddr, LoadError> {
 /// The flags as given, before defaults.
 #[derive(Debug, Default)]
 struct Flags {
-    server: Option<String>,
+    servers: Vec<String>,
     sessions: Option<usize>,
     in_flight: Option<usize>,
     mix: Option<OpMix>,
@@ -202,7 +205,9 @@ impl Flags {
 
     fn set(&mut self, name: &str, value: String) -> Result<(), LoadError> {
         match name {
-            "--server" => self.server = Some(value),
+            "--server" => self
+                .servers
+                .extend(value.split(',').map(|part| part.trim().to_owned())),
             "--sessions" => self.sessions = Some(parse_number(name, &value)?),
             "--in-flight" => self.in_flight = Some(parse_number(name, &value)?),
             "--mix" | "--op" => self.set_mix(OpMix::parse(&value)?)?,
@@ -239,8 +244,18 @@ impl Flags {
         Ok(())
     }
 
-    fn session_settings(&self) -> Result<SessionSettings, LoadError> {
-        let addr = parse_addr(self.server.as_deref().unwrap_or("127.0.0.1:2181"))?;
+    /// Every `--server`, in order; the default when none was given.
+    fn server_addrs(&self) -> Result<Vec<SocketAddr>, LoadError> {
+        if self.servers.is_empty() {
+            return Ok(vec![parse_addr("127.0.0.1:2181")?]);
+        }
+        self.servers
+            .iter()
+            .map(|server| parse_addr(server))
+            .collect()
+    }
+
+    fn session_settings(&self, addr: SocketAddr) -> Result<SessionSettings, LoadError> {
         let positive = |name: &str, value: Option<Duration>, default: Duration| {
             let value = value.unwrap_or(default);
             if value.is_zero() {
@@ -269,8 +284,12 @@ impl Flags {
         if self.help {
             return Ok(Command::Help);
         }
-        let settings = self.session_settings()?;
+        let servers = self.server_addrs()?;
+        let settings = self.session_settings(servers[0])?;
         if let Some(path) = self.probe {
+            if servers.len() > 1 {
+                return Err(bad("--probe asks one server: give one --server".into()));
+            }
             return Ok(Command::Probe {
                 settings,
                 path,
@@ -288,6 +307,7 @@ impl Flags {
         let root = self.root.unwrap_or_else(default_root);
         let config = LoadConfig {
             session: settings,
+            servers,
             sessions: self.sessions.unwrap_or(8),
             in_flight: self.in_flight.unwrap_or(1),
             mix: self
@@ -355,6 +375,7 @@ mod tests {
     fn defaults() {
         let config = load(&[]);
         assert_eq!(config.session.addr.to_string(), "127.0.0.1:2181");
+        assert_eq!(config.servers, [config.session.addr]);
         assert_eq!((config.sessions, config.in_flight), (8, 1));
         assert_eq!(config.mix, OpMix::only(Operation::Get));
         assert_eq!(config.stop, StopRule::Duration(Duration::from_secs(10)));
@@ -387,6 +408,20 @@ mod tests {
         assert_eq!(config.stop, StopRule::Requests(500));
         assert_eq!(config.key_space.root(), "/b");
         assert!(config.reuse_keys);
+    }
+
+    #[test]
+    fn several_servers_repeated_or_in_one_list() {
+        let config = load(&[
+            "--server",
+            "127.0.0.1:3001,127.0.0.1:3002",
+            "--server=127.0.0.1:3003",
+        ]);
+        let ports: Vec<u16> = config.servers.iter().map(|addr| addr.port()).collect();
+        assert_eq!(ports, [3001, 3002, 3003]);
+        // The keys are created through the first.
+        assert_eq!(config.session.addr.port(), 3001);
+        assert!(parse(&["--server", "127.0.0.1:1,127.0.0.1:2", "--probe", "/"]).is_err());
     }
 
     #[test]

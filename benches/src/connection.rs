@@ -98,6 +98,7 @@ pub struct Connection {
     stream: TcpStream,
     read_buffer: BytesMut,
     session_id: SessionId,
+    password: Vec<u8>,
     next_xid: i32,
     settings: SessionSettings,
 }
@@ -105,14 +106,40 @@ pub struct Connection {
 impl Connection {
     /// Connects and creates a new session, within `settings.connect_timeout`.
     pub async fn open(settings: SessionSettings) -> Result<Connection, LoadError> {
-        let addr = settings.addr;
-        let limit = settings.connect_timeout;
-        tokio::time::timeout(limit, Self::open_unbounded(settings))
-            .await
-            .map_err(|_| LoadError::ConnectTimeout { addr, limit })?
+        Self::handshake(settings, SessionId::NONE, vec![0; SESSION_PASSWORD_LEN]).await
     }
 
-    async fn open_unbounded(settings: SessionSettings) -> Result<Connection, LoadError> {
+    /// Connects and resumes the session `session_id` (as a client does after losing its
+    /// server), within `settings.connect_timeout`. A session the server no longer knows is
+    /// [`LoadError::SessionRefused`].
+    pub async fn resume(
+        settings: SessionSettings,
+        session_id: SessionId,
+        password: &[u8],
+    ) -> Result<Connection, LoadError> {
+        Self::handshake(settings, session_id, password.to_vec()).await
+    }
+
+    async fn handshake(
+        settings: SessionSettings,
+        session_id: SessionId,
+        password: Vec<u8>,
+    ) -> Result<Connection, LoadError> {
+        let addr = settings.addr;
+        let limit = settings.connect_timeout;
+        tokio::time::timeout(
+            limit,
+            Self::handshake_unbounded(settings, session_id, password),
+        )
+        .await
+        .map_err(|_| LoadError::ConnectTimeout { addr, limit })?
+    }
+
+    async fn handshake_unbounded(
+        settings: SessionSettings,
+        session_id: SessionId,
+        password: Vec<u8>,
+    ) -> Result<Connection, LoadError> {
         let addr = settings.addr;
         let mut stream = TcpStream::connect(addr)
             .await
@@ -123,8 +150,8 @@ impl Connection {
             protocol_version: 0,
             last_zxid_seen: Zxid::ZERO,
             time_out: settings.session_timeout_ms,
-            session_id: SessionId::NONE,
-            passwd: vec![0; SESSION_PASSWORD_LEN],
+            session_id,
+            passwd: password,
             read_only: Some(false),
         };
         let mut frame = Vec::new();
@@ -149,6 +176,7 @@ impl Connection {
             stream,
             read_buffer,
             session_id: response.session_id,
+            password: response.passwd,
             next_xid: 1,
             settings,
         })
@@ -157,6 +185,16 @@ impl Connection {
     /// The session's id.
     pub fn session_id(&self) -> SessionId {
         self.session_id
+    }
+
+    /// The session's password, needed to resume it on another connection.
+    pub fn password(&self) -> &[u8] {
+        &self.password
+    }
+
+    /// The server this connection is to.
+    pub fn addr(&self) -> SocketAddr {
+        self.settings.addr
     }
 
     fn take_xid(&mut self) -> Xid {

@@ -68,6 +68,21 @@ pub enum LoadError {
     /// Creating the key space failed; the run cannot measure anything meaningful.
     #[error("setup failed: {0}")]
     Setup(String),
+    /// An ensemble is not in the shape a measurement needs (no single leader, a member
+    /// without a process id, ...).
+    #[error("ensemble: {0}")]
+    Ensemble(String),
+    /// No write succeeded within the limit after the leader was killed.
+    #[error("failover: {0}")]
+    Failover(String),
+    /// A process could not be signalled.
+    #[error("cannot signal pid {pid}: {source}")]
+    Signal {
+        /// The process.
+        pid: u32,
+        /// The error of kill(2).
+        source: std::io::Error,
+    },
     /// A /proc file could not be read.
     #[error("reading {path}: {source}")]
     ProcRead {

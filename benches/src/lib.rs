@@ -1,5 +1,6 @@
 //! Shared helpers for the benchmarks in `benches/`, and the load tools: `zk-load`, a load
-//! generator that speaks the ZooKeeper wire protocol (through zk-proto) to any server, and
+//! generator that speaks the ZooKeeper wire protocol (through zk-proto) to any server,
+//! `zk-failover`, which times an ensemble's recovery from the loss of its leader, and
 //! `zk-bench-report`, which turns the JSON lines of a comparison run into tables.
 //!
 //! # Layout
@@ -15,12 +16,19 @@
 //! - [`proc_stats`]: CPU time and resident memory from /proc and getrusage.
 //! - [`report`]: [`report::LoadReport`], as text or one JSON line.
 //! - [`compare`]: medians and ratios over the JSON lines of `benches/compare.sh`.
+//! - [`ensemble`]: an ensemble's members and roles, and the wait until it serves;
+//!   [`server_mode`]: a server's role from the `srvr` four-letter word.
+//! - [`failover`]: kill the leader while a client writes and time the first write after it
+//!   (`zk-failover`); [`failover_report`]: its report and the table of medians.
 //! - [`error`]: the one error type, [`error::LoadError`].
 
 pub mod cli;
 pub mod compare;
 pub mod connection;
+pub mod ensemble;
 pub mod error;
+pub mod failover;
+pub mod failover_report;
 pub mod histogram;
 pub mod key_space;
 pub mod load_plan;
@@ -29,4 +37,5 @@ pub mod probe;
 pub mod proc_stats;
 pub mod report;
 pub mod rng;
+pub mod server_mode;
 pub mod workload;

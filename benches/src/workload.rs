@@ -10,6 +10,7 @@ use crate::op_mix::{OpMix, Operation};
 use crate::proc_stats::{own_cpu_us, ProcReader, ProcessSample};
 use crate::report::LoadReport;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -34,8 +35,12 @@ pub enum StopRule {
 /// Everything a run needs.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// Connection and timeout settings of every session.
+    /// Connection and timeout settings of every session; its address is the server the
+    /// keys are created through.
     pub session: SessionSettings,
+    /// The servers the load sessions connect to, round-robin (session i to server
+    /// i mod len); one for a standalone server, several to spread over an ensemble.
+    pub servers: Vec<SocketAddr>,
     /// Sessions (connections) sending load.
     pub sessions: usize,
     /// Requests in flight per session.
@@ -70,6 +75,9 @@ impl LoadConfig {
     /// Checks the limits; called by [`run`].
     pub fn validate(&self) -> Result<(), LoadError> {
         let bad = |message: String| Err(LoadError::BadArgument(message));
+        if self.servers.is_empty() {
+            return bad("give at least one --server".into());
+        }
         if !(1..=SESSIONS_MAX).contains(&self.sessions) {
             return bad(format!("--sessions must be in 1..={SESSIONS_MAX}"));
         }
@@ -142,7 +150,7 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         Some(report)
     };
 
-    let connections = open_sessions(config.session, config.sessions).await?;
+    let connections = open_sessions(config.session, &config.servers, config.sessions).await?;
     let started = Instant::now();
     let window_start = started + config.warmup;
     let (window_end, issue_until, total_quota) = match config.stop {
@@ -232,7 +240,12 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         .collect();
     Ok(LoadReport {
         label: config.label.clone(),
-        server: config.session.addr.to_string(),
+        server: config
+            .servers
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         sessions: config.sessions,
         in_flight: config.in_flight,
         mix: config.mix.to_string(),
@@ -262,15 +275,20 @@ fn sample_servers(reader: &ProcReader, pids: &[u32]) -> Result<Vec<ProcessSample
     pids.iter().map(|&pid| reader.sample(pid)).collect()
 }
 
-/// Opens `count` sessions concurrently; any failure fails the run (there is nothing to
-/// measure against a server that cannot take the sessions).
+/// Opens `count` sessions concurrently, session i to `servers[i % servers.len()]`; any
+/// failure fails the run (there is nothing to measure against a server that cannot take the
+/// sessions).
 async fn open_sessions(
     settings: SessionSettings,
+    servers: &[SocketAddr],
     count: usize,
 ) -> Result<Vec<Connection>, LoadError> {
     let mut opening = JoinSet::new();
-    for _ in 0..count {
-        opening.spawn(Connection::open(settings));
+    for addr in servers.iter().cycle().take(count) {
+        opening.spawn(Connection::open(SessionSettings {
+            addr: *addr,
+            ..settings
+        }));
     }
     let mut connections = Vec::with_capacity(count);
     while let Some(opened) = opening.join_next().await {

@@ -5,61 +5,40 @@
 //! The reference must be installed (Debian packages zookeeper and libzookeeper-java, a JRE):
 //! without it this test fails; it never skips.
 
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{assert_reference_installed, free_ports, run_binary, ReferenceProcess};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 use zk_benches::connection::SessionSettings;
 use zk_benches::probe::{probe, ProbeOutcome};
 use zk_benches::report::LoadReport;
 
-const JAVA: &str = "/usr/bin/java";
-const REFERENCE_MAIN: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
-const REFERENCE_CLASSPATH: [&str; 4] = [
-    "/etc/zookeeper/conf",
-    "/usr/share/java/zookeeper.jar",
-    "/usr/share/java/slf4j-log4j12.jar",
-    "/usr/share/java/log4j-1.2.jar",
-];
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A reference server in its own process group, stopped (by PID) and its data removed when
-/// dropped.
+/// A standalone reference server on a free port, stopped and its data removed when dropped.
 struct ReferenceServer {
-    child: Child,
+    // Dropped (stopped) before the data directory is removed.
+    process: ReferenceProcess,
     port: u16,
-    log_path: PathBuf,
-    // Removed on drop, after the server is stopped.
     _data: tempfile::TempDir,
 }
 
 impl ReferenceServer {
     fn start() -> ReferenceServer {
-        assert!(
-            Path::new(JAVA).exists(),
-            "{JAVA} is missing: this test needs a JRE (openjdk-17-jre-headless) to run the reference server"
-        );
-        for jar in &REFERENCE_CLASSPATH[1..] {
-            assert!(
-                Path::new(jar).exists(),
-                "{jar} is missing: install the Debian packages zookeeper and libzookeeper-java"
-            );
-        }
-        // Another process may take the port between free_port() and the server's bind.
+        assert_reference_installed();
+        // Another process may take the port between free_ports() and the server's bind.
         for _ in 0..3 {
-            let server = Self::spawn(free_port());
+            let server = Self::spawn(free_ports(1)[0]);
             match server.wait_ready() {
                 Ok(()) => return server,
-                Err(reason) if server.log().contains("Address already in use") => {
+                Err(reason) if server.process.log().contains("Address already in use") => {
                     eprintln!("port taken ({reason}); retrying");
                 }
                 Err(reason) => panic!(
                     "the reference server did not become ready: {reason}\n--- its log ---\n{}",
-                    server.log()
+                    server.process.log()
                 ),
             }
         }
@@ -75,31 +54,10 @@ impl ReferenceServer {
             data.path().join("data").display()
         );
         std::fs::write(&config_path, config).expect("writing zoo.cfg");
-        let log_path = data.path().join("server.log");
-        let log = std::fs::File::create(&log_path).expect("creating the server log");
-        let child = Command::new(JAVA)
-            // Small heap and C1 only: the server holds little and must start fast on 2 cores.
-            .args([
-                "-Xms32m",
-                "-Xmx512m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-            ])
-            .arg("-cp")
-            .arg(REFERENCE_CLASSPATH.join(":"))
-            .arg("-Dzookeeper.root.logger=INFO,CONSOLE")
-            .arg(REFERENCE_MAIN)
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("cloning the log handle"))
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("starting java");
+        let process = ReferenceProcess::spawn(&config_path, &data.path().join("server.log"));
         ReferenceServer {
-            child,
+            process,
             port,
-            log_path,
             _data: data,
         }
     }
@@ -109,7 +67,7 @@ impl ReferenceServer {
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Ready means a real request was answered (`ruok` answers before the database loads).
@@ -130,66 +88,6 @@ impl ReferenceServer {
             other => Err(format!("{other:?} after {:?}", result.elapsed)),
         }
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for ReferenceServer {
-    fn drop(&mut self) {
-        let pid = self.pid() as libc::pid_t;
-        // SAFETY: kill only sends a signal; the group is the one this test created for the
-        // server (process_group(0) makes its id the server's PID).
-        unsafe { libc::kill(-pid, libc::SIGTERM) };
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("binding an ephemeral port")
-        .port()
-}
-
-/// Runs the zk-load binary with `args`, bounded by [`LOAD_TIMEOUT`]; returns its exit code
-/// and standard output.
-fn run_zk_load(args: &[String]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zk-load"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting zk-load");
-    let deadline = Instant::now() + LOAD_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for zk-load") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("zk-load did not stop by itself within {LOAD_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut stdout)
-        .expect("reading zk-load's output");
-    (status.code().unwrap_or(-1), stdout)
 }
 
 #[test]
@@ -218,7 +116,7 @@ fn zk_load_measures_every_operation_against_the_reference_without_errors() {
     .iter()
     .map(|arg| arg.to_string())
     .collect();
-    let (code, stdout) = run_zk_load(&args);
+    let (code, stdout) = run_binary(env!("CARGO_BIN_EXE_zk-load"), &args, LOAD_TIMEOUT);
     let report: LoadReport = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|error| panic!("zk-load printed no report ({error}): {stdout}"));
     assert_eq!(code, 0, "zk-load exited with {code}: {stdout}");
