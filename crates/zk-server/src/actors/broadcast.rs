@@ -17,7 +17,7 @@ use super::tree::{
     SnapshotForLearner, SyncDone, TreeActor, TreeRole,
 };
 use crate::quorum::frame::{self, PeerFrame};
-use crate::quorum::link::{self, Link, LinkError, Remote};
+use crate::quorum::link::{self, Link, LinkError, LinkFrame, Remote};
 use crate::quorum::payload::{ForwardOrigin, TxnPayload};
 use crate::quorum::status::{Mode, SharedQuorumStatus};
 use crate::storage::background::QuorumWrite;
@@ -83,13 +83,6 @@ struct Connected {
 #[rtype(result = "()")]
 struct ConnectFailed {
     era: u64,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct LinkFrame {
-    link: u64,
-    frame: Result<PeerFrame, LinkError>,
 }
 
 #[derive(Message)]
@@ -400,10 +393,7 @@ impl BroadcastActor {
     fn start_link(&mut self, stream: TcpStream, remote: Remote, ctx: &mut Context<Self>) -> Link {
         let id = self.next_link;
         self.next_link += 1;
-        let me = ctx.address();
-        link::start(id, remote, stream, move |link, frame| {
-            me.do_send(LinkFrame { link, frame })
-        })
+        link::start(id, remote, stream, ctx.address())
     }
 
     /// The link with id `link`, and who is at its other end.
@@ -486,13 +476,8 @@ impl Actor for BroadcastActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         if let Some(listener) = self.listener.take() {
             let me = ctx.address();
-            actix::spawn(async move {
-                loop {
-                    match listener.accept().await {
-                        Ok((stream, _)) => me.do_send(Accepted { stream }),
-                        Err(error) => tracing::warn!(%error, "quorum port accept failed"),
-                    }
-                }
+            link::spawn_accept_loop(listener, "quorum", move |stream| {
+                me.do_send(Accepted { stream })
             });
         }
         ctx.run_interval(self.tick_period, |actor, ctx| {

@@ -5,7 +5,7 @@
 
 use super::broadcast::{BroadcastActor, PeerMessage};
 use crate::quorum::frame::PeerFrame;
-use crate::quorum::link::{self, Link, LinkError, Remote};
+use crate::quorum::link::{self, Link, LinkError, LinkFrame, Remote};
 use actix::prelude::*;
 use std::collections::{HashMap, HashSet};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,13 +31,6 @@ struct Connected {
 #[rtype(result = "()")]
 struct ConnectFailed {
     to: ServerId,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct LinkFrame {
-    link: u64,
-    frame: Result<PeerFrame, LinkError>,
 }
 
 pub struct ElectionActor {
@@ -109,10 +102,7 @@ impl ElectionActor {
     fn start_link(&mut self, stream: TcpStream, remote: Remote, ctx: &mut Context<Self>) -> Link {
         let id = self.next_link;
         self.next_link += 1;
-        let me = ctx.address();
-        link::start(id, remote, stream, move |link, frame| {
-            me.do_send(LinkFrame { link, frame })
-        })
+        link::start(id, remote, stream, ctx.address())
     }
 }
 
@@ -125,26 +115,18 @@ impl Actor for ElectionActor {
         };
         let me = ctx.address();
         let hello = self.hello();
-        actix::spawn(async move {
-            loop {
-                let Ok((stream, peer)) = listener.accept().await else {
-                    continue;
-                };
-                let me = me.clone();
-                let hello = hello.clone();
-                actix::spawn(async move {
-                    match link::handshake(stream, hello).await {
-                        Ok((stream, remote)) => me.do_send(Connected {
-                            outbound: false,
-                            stream,
-                            remote,
-                        }),
-                        Err(error) => {
-                            tracing::warn!(%peer, %error, "dropping an election connection")
-                        }
-                    }
-                });
-            }
+        link::spawn_accept_loop(listener, "election", move |stream| {
+            let (me, hello) = (me.clone(), hello.clone());
+            actix::spawn(async move {
+                match link::handshake(stream, hello).await {
+                    Ok((stream, remote)) => me.do_send(Connected {
+                        outbound: false,
+                        stream,
+                        remote,
+                    }),
+                    Err(error) => tracing::warn!(%error, "dropping an election connection"),
+                }
+            });
         });
     }
 }

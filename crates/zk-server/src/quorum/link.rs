@@ -8,7 +8,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use zk_proto::ServerId;
@@ -17,6 +17,18 @@ use zk_proto::ServerId;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting to a peer may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The pause after a failed accept (say, out of file descriptors), so that a lasting
+/// failure does not spin.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// A frame read from link `link`, or the error that ended it; sent to the actor that owns
+/// the link.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct LinkFrame {
+    pub link: u64,
+    pub frame: Result<PeerFrame, LinkError>,
+}
 
 /// Why a link failed or ended.
 #[derive(Debug, Error)]
@@ -101,16 +113,38 @@ pub async fn handshake(
     }
 }
 
-/// Starts the reader and writer tasks of an established connection. Every frame read, and
-/// finally the error that ended the link, goes to `on_frame` (tagged with `id`).
-pub fn start<F>(id: u64, remote: Remote, stream: TcpStream, on_frame: F) -> Link
+/// Accepts connections on `listener` for as long as the server runs, handing each to
+/// `on_stream`.
+pub fn spawn_accept_loop<F>(listener: TcpListener, port: &'static str, on_stream: F)
 where
-    F: Fn(u64, Result<PeerFrame, LinkError>) + 'static,
+    F: Fn(TcpStream) + 'static,
 {
+    tokio::task::spawn_local(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => on_stream(stream),
+                Err(error) => {
+                    tracing::warn!(port, %error, "accepting a peer connection failed");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                }
+            }
+        }
+    });
+}
+
+/// Starts the reader and writer tasks of an established connection; every frame read, and
+/// finally the error that ended the link, goes to `owner` as a [`LinkFrame`].
+pub fn start<A>(id: u64, remote: Remote, stream: TcpStream, owner: actix::Addr<A>) -> Link
+where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Handler<LinkFrame>,
+{
+    use tracing::Instrument;
+    let span = tracing::info_span!("peer", id = %remote.id, link = id);
     let (reader, writer) = stream.into_split();
     let (sender, outbound) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(write_loop(writer, outbound));
-    let reader = tokio::task::spawn_local(read_loop(id, reader, on_frame));
+    tokio::task::spawn_local(write_loop(writer, outbound).instrument(span.clone()));
+    let on_frame = move |link, frame| owner.do_send(LinkFrame { link, frame });
+    let reader = tokio::task::spawn_local(read_loop(id, reader, on_frame).instrument(span));
     Link {
         id,
         remote,
