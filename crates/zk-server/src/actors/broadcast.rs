@@ -149,6 +149,8 @@ pub struct BroadcastActor {
     /// Leader: zxids of its own proposals not yet delivered, in order: the tree has them
     /// prepared, so their delivery needs no decoding either.
     own_undelivered: VecDeque<Zxid>,
+    /// Leader: learners' syncs received and not yet answered (mntr's zk_pending_syncs).
+    pending_syncs: usize,
     failed: bool,
 }
 
@@ -178,6 +180,7 @@ impl BroadcastActor {
             deliveries: Vec::new(),
             own_unlogged: HashMap::new(),
             own_undelivered: VecDeque::new(),
+            pending_syncs: 0,
             failed: false,
         }
     }
@@ -350,6 +353,7 @@ impl BroadcastActor {
         self.learner_links.clear();
         self.own_unlogged.clear();
         self.own_undelivered.clear();
+        self.pending_syncs = 0;
         tracing::info!(mode = mode.name(), leader = ?leader, "quorum role");
         self.tree.do_send(SetTreeRole {
             role: TreeRole::NotServing,
@@ -455,7 +459,9 @@ impl BroadcastActor {
             .filter(|id| self.is_voter(**id))
             .count();
         let round = self.peer.election_round().0;
+        let pending_syncs = self.pending_syncs;
         self.status.update(|status| {
+            status.pending_syncs = pending_syncs;
             status.serving = serving;
             status.leader = leader;
             status.learners = learners;
@@ -564,6 +570,8 @@ impl Handler<SyncReady> for BroadcastActor {
     type Result = ();
 
     fn handle(&mut self, ready: SyncReady, _: &mut Self::Context) {
+        self.pending_syncs = self.pending_syncs.saturating_sub(1);
+        self.publish_status();
         if let Some(link) = self.learner_links.get(&ready.learner) {
             link.send(&PeerFrame::SyncDone { id: ready.id });
         }
@@ -706,10 +714,13 @@ impl Handler<LinkFrame> for BroadcastActor {
                 from: remote.id,
                 write,
             }),
-            (PeerFrame::ForwardSync { id }, false) => self.tree.do_send(ForwardedSync {
-                from: remote.id,
-                id,
-            }),
+            (PeerFrame::ForwardSync { id }, false) => {
+                self.pending_syncs += 1;
+                self.tree.do_send(ForwardedSync {
+                    from: remote.id,
+                    id,
+                });
+            }
             (PeerFrame::TouchSessions { sessions }, false) => {
                 self.sessions.do_send(TouchSessions { sessions })
             }
