@@ -277,24 +277,32 @@ impl Pipeline {
             self.on_committed(txn.zxid, out);
             return DeliveredOrigin::Prepared;
         }
-        let request = forwarded.and_then(|id| self.forwarded.remove(&id));
-        let (origin, multi_op_codes) = match request {
-            Some(Forwarded::Write {
-                origin,
-                multi_op_codes,
-            }) => (origin, multi_op_codes),
-            Some(Forwarded::Sync { origin, path }) => {
-                tracing::error!(zxid = %txn.zxid, %path, "a transaction answered a forwarded sync");
-                self.answer_sync(origin, path, out);
-                (WriteOrigin::Server, Vec::new())
+        let request = forwarded.and_then(|id| self.forwarded.remove(&id).map(|r| (id, r)));
+        let (origin, multi_op_codes, answered) = match request {
+            Some((
+                id,
+                Forwarded::Write {
+                    origin,
+                    multi_op_codes,
+                },
+            )) => {
+                let answered = match origin {
+                    WriteOrigin::Server => DeliveredOrigin::ForwardedServerWrite(id),
+                    WriteOrigin::Client(_) => DeliveredOrigin::Other,
+                };
+                (origin, multi_op_codes, answered)
             }
-            None => (WriteOrigin::Server, Vec::new()),
+            Some((id, sync @ Forwarded::Sync { .. })) => {
+                // Ids are shared by writes and syncs, so this is a leader's mistake: keep
+                // the sync for its own answer.
+                tracing::error!(zxid = %txn.zxid, ?sync, "a transaction names a forwarded sync");
+                self.forwarded.insert(id, sync);
+                (WriteOrigin::Server, Vec::new(), DeliveredOrigin::Other)
+            }
+            None => (WriteOrigin::Server, Vec::new(), DeliveredOrigin::Other),
         };
         self.apply_and_reply(txn, origin, &multi_op_codes, out);
-        match (forwarded, origin) {
-            (Some(id), WriteOrigin::Server) => DeliveredOrigin::ForwardedServerWrite(id),
-            _ => DeliveredOrigin::Other,
-        }
+        answered
     }
 
     /// The leader has sent everything committed before the forwarded sync `id`, and this

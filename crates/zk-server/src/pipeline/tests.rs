@@ -218,3 +218,92 @@ fn a_failed_multi_reports_rolled_back_ops_and_its_error() {
         ]))
     );
 }
+
+/// A transaction as a leader would have prepared it on another server.
+fn leader_txn(zxid: Zxid, request: &WriteRequest) -> Txn {
+    let mut leader = pipeline();
+    leader.start_epoch(zxid.epoch());
+    let mut txn = leader
+        .submit_write(WriteOrigin::Server, &auth(), 0, request, vec![])
+        .clone();
+    txn.zxid = zxid;
+    txn
+}
+
+#[test]
+fn a_learner_answers_a_forwarded_write_when_its_transaction_is_delivered() {
+    let mut learner = pipeline();
+    let mut out = Vec::new();
+    let id = learner.forward_write(WriteOrigin::Client(origin(1, OpCode::Create)), vec![]);
+    // A read behind the forwarded write of its session waits for it, as for a local one.
+    let read = ReadRequest::Exists {
+        path: "/a".into(),
+        watch: false,
+    };
+    learner.submit_read(origin(2, OpCode::Exists), auth(), read, &mut out);
+    assert!(out.is_empty());
+    // Another server's transaction is applied without answering anyone here.
+    let other = leader_txn(Zxid::new(Epoch(1), 1), &create("/other"));
+    assert_eq!(
+        learner.on_delivered(&other, None, &mut out),
+        DeliveredOrigin::Other
+    );
+    assert!(reply_xids(&out).is_empty());
+    let mine = leader_txn(Zxid::new(Epoch(1), 2), &create("/a"));
+    learner.on_delivered(&mine, Some(id), &mut out);
+    assert_eq!(
+        reply_xids(&out),
+        vec![1, 2],
+        "the write's reply, then the read"
+    );
+    assert_eq!(learner.forwarded_requests(), 0);
+    assert_eq!(learner.tree().last_applied_zxid(), Zxid::new(Epoch(1), 2));
+    // A session write of the learner itself is reported, for its waiter.
+    let session_write = learner.forward_write(WriteOrigin::Server, vec![]);
+    let created = leader_txn(
+        Zxid::new(Epoch(1), 3),
+        &WriteRequest::CreateSession { timeout_ms: 4000 },
+    );
+    assert_eq!(
+        learner.on_delivered(&created, Some(session_write), &mut out),
+        DeliveredOrigin::ForwardedServerWrite(session_write)
+    );
+}
+
+#[test]
+fn a_forwarded_sync_is_answered_after_the_writes_delivered_before_it() {
+    let mut learner = pipeline();
+    let mut out = Vec::new();
+    let sync = learner.forward_sync(origin(1, OpCode::Sync), "/".into());
+    learner.on_delivered(
+        &leader_txn(Zxid::new(Epoch(1), 1), &create("/a")),
+        None,
+        &mut out,
+    );
+    assert!(reply_xids(&out).is_empty());
+    learner.on_sync_done(sync, &mut out);
+    let Some(Output::Reply { reply, .. }) = out.last() else {
+        panic!("no reply: {out:?}")
+    };
+    assert_eq!(reply.result, Ok(ReplyPayload::Synced { path: "/".into() }));
+    assert_eq!(reply.zxid, Zxid::new(Epoch(1), 1));
+    // An answer to a sync that was abandoned (a new leader) is ignored.
+    learner.on_sync_done(sync, &mut out);
+    assert_eq!(reply_xids(&out).len(), 1);
+}
+
+#[test]
+fn a_new_leader_continues_at_its_epoch_and_drops_what_the_old_role_prepared() {
+    let mut pipeline = pipeline();
+    let mut out = Vec::new();
+    client_write(&mut pipeline, 1, OpCode::Create, &create("/lost"));
+    pipeline.abandon_uncommitted();
+    assert_eq!(pipeline.in_flight_writes(), 0);
+    pipeline.start_epoch(Epoch(3));
+    let zxid = client_write(&mut pipeline, 2, OpCode::Create, &create("/kept"));
+    assert_eq!(zxid, Zxid::new(Epoch(3), 1));
+    assert!(pipeline.prepared(zxid).is_some());
+    pipeline.on_committed(zxid, &mut out);
+    assert_eq!(reply_xids(&out), vec![2]);
+    assert_eq!(pipeline.tree().exists("/lost"), Ok(None));
+}

@@ -116,6 +116,17 @@ impl Bench {
         self.servers[&id].state.iter().map(|txn| txn.zxid).collect()
     }
 
+    /// Fails naming the first of `servers` that has not delivered `committed`.
+    pub fn require_delivered(&self, servers: &[u64], committed: Zxid) -> Result<(), String> {
+        match servers
+            .iter()
+            .find(|&&id| !self.delivered(id).contains(&committed))
+        {
+            Some(id) => Err(format!("server {id} lost committed {committed}")),
+            None => Ok(()),
+        }
+    }
+
     /// The zxids in server `id`'s durable log.
     pub fn durable_log(&self, id: u64) -> Vec<Zxid> {
         let durable = &self.servers[&id].disk.durable;
