@@ -9,6 +9,10 @@
 //! connection; a pair of eras gets at most one connection, so nothing sent after a break is
 //! ever delivered on a later connection of the same pair.
 
+mod durable;
+mod era;
+mod links;
+
 use super::election::{ElectionActor, SendNotification};
 use super::log::{LogActor, PersistQuorum, Persisted};
 use super::session::{SessionActivity, SessionActor, TouchSessions};
@@ -20,10 +24,9 @@ use crate::quorum::frame::{self, PeerFrame};
 use crate::quorum::link::{self, Link, LinkError, LinkFrame, Remote};
 use crate::quorum::payload::{ForwardOrigin, TxnPayload};
 use crate::quorum::status::{Mode, SharedQuorumStatus};
-use crate::storage::background::QuorumWrite;
-use crate::storage::epochs::{ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
-use crate::storage::quorum_queue::QuorumDurable;
 use actix::prelude::*;
+use era::EraGate;
+use links::{Accepted, LeaderLink};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,40 +68,10 @@ pub struct SyncReady {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Accepted {
-    stream: TcpStream,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Connected {
-    stream: TcpStream,
-    remote: Remote,
-    /// The era this server was in when the connection started.
-    era: u64,
-    outbound: bool,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct ConnectFailed {
-    era: u64,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
 struct SnapshotTaken {
     learner: ServerId,
     zxid: Zxid,
     bytes: Vec<u8>,
-}
-
-/// A learner's connection to its leader.
-enum LeaderLink {
-    None,
-    /// Frames wait here until the connection is up (as in a TCP send buffer).
-    Connecting(Vec<PeerFrame>),
-    Open(Link),
 }
 
 /// Everything a BroadcastActor is built from.
@@ -133,13 +106,12 @@ pub struct BroadcastActor {
     sessions: Addr<SessionActor>,
     status: Arc<SharedQuorumStatus>,
     fatal: Arc<Notify>,
-    era: u64,
+    /// This server's era and the pairs of eras that had their connection.
+    gate: EraGate,
     /// The leader this server learns from, when it is a learner.
     leader: Option<ServerId>,
     leader_link: LeaderLink,
     learner_links: HashMap<ServerId, Link>,
-    /// Pairs (peer, peer's era) that had a connection in this era: never a second one.
-    seen: HashSet<(ServerId, u64)>,
     next_link: u64,
     /// Committed transactions for the TreeActor, sent together at the end of a step.
     deliveries: Vec<Delivered>,
@@ -171,11 +143,10 @@ impl BroadcastActor {
             sessions: parts.sessions,
             status: parts.status,
             fatal: parts.fatal,
-            era: crate::server::random_seed(),
+            gate: EraGate::new(crate::server::random_seed()),
             leader: None,
             leader_link: LeaderLink::None,
             learner_links: HashMap::new(),
-            seen: HashSet::new(),
             next_link: 1,
             deliveries: Vec::new(),
             own_unlogged: HashMap::new(),
@@ -188,7 +159,7 @@ impl BroadcastActor {
     fn hello(&self) -> PeerFrame {
         PeerFrame::Hello {
             from: self.my_id,
-            era: self.era,
+            era: self.gate.era(),
         }
     }
 
@@ -290,64 +261,29 @@ impl BroadcastActor {
     }
 
     fn persist(&mut self, id: WriteId, write: DurableWrite) {
-        let durable = match write {
-            DurableWrite::AcceptedEpoch { epoch } => QuorumDurable::Other(QuorumWrite::Epoch {
-                data_dir: self.data_dir.clone(),
-                file: ACCEPTED_EPOCH_FILE,
-                epoch,
-            }),
-            DurableWrite::CurrentEpoch { epoch } => QuorumDurable::Other(QuorumWrite::Epoch {
-                data_dir: self.data_dir.clone(),
-                file: CURRENT_EPOCH_FILE,
-                epoch,
-            }),
-            DurableWrite::AppendTxns { txns } => {
-                let mut decoded = Vec::with_capacity(txns.len());
-                for txn in txns {
-                    if let Some(own) = self.own_unlogged.remove(&txn.zxid) {
-                        decoded.push(own);
-                        continue;
-                    }
-                    match TxnPayload::decode(txn.zxid, &txn.data) {
-                        Ok(payload) => decoded.push(payload.txn),
-                        Err(reason) => {
-                            return self.fail(&format!("undecodable proposal: {reason}"));
-                        }
-                    }
-                }
-                QuorumDurable::Append(decoded)
-            }
-            DurableWrite::TruncateLog { after } => {
-                QuorumDurable::Other(QuorumWrite::Truncate { after })
-            }
-            DurableWrite::InstallSnapshot {
-                snapshot_zxid,
-                snapshot,
-            } => {
-                self.flush_deliveries();
-                self.tree.do_send(InstallTree {
-                    zxid: snapshot_zxid,
-                    bytes: snapshot.clone(),
-                });
-                QuorumDurable::Other(QuorumWrite::InstallSnapshot {
-                    data_dir: self.data_dir.clone(),
-                    zxid: snapshot_zxid,
-                    bytes: snapshot,
-                })
-            }
-        };
-        self.log.do_send(PersistQuorum {
-            id: id.0,
-            write: durable,
-        });
+        if let DurableWrite::InstallSnapshot {
+            snapshot_zxid,
+            snapshot,
+        } = &write
+        {
+            // The tree is replaced before the deliveries that follow (host contract 2).
+            self.flush_deliveries();
+            self.tree.do_send(InstallTree {
+                zxid: *snapshot_zxid,
+                bytes: snapshot.clone(),
+            });
+        }
+        match durable::log_write(write, &self.data_dir, &mut self.own_unlogged) {
+            Ok(write) => self.log.do_send(PersistQuorum { id: id.0, write }),
+            Err(reason) => self.fail(&reason),
+        }
     }
 
     /// A new role: a new era, every connection closed, clients refused until the new
     /// epoch is established.
     fn change_role(&mut self, leader: Option<ServerId>, mode: Mode) {
         self.flush_deliveries();
-        self.era = crate::server::random_seed();
-        self.seen.clear();
+        self.gate.renew(crate::server::random_seed());
         self.leader = leader;
         self.leader_link = LeaderLink::None;
         self.learner_links.clear();
@@ -359,65 +295,6 @@ impl BroadcastActor {
             role: TreeRole::NotServing,
         });
         self.status.update(|status| status.mode = mode);
-    }
-
-    fn send_to_leader(&mut self, frame: PeerFrame, ctx: &mut Context<Self>) {
-        let Some(leader) = self.leader else { return };
-        match &mut self.leader_link {
-            LeaderLink::Open(link) => {
-                if !link.send(&frame) {
-                    self.leader_link = LeaderLink::None;
-                }
-            }
-            LeaderLink::Connecting(queue) => queue.push(frame),
-            LeaderLink::None => {
-                let Some(address) = self.quorum_addresses.get(&leader).cloned() else {
-                    return;
-                };
-                self.leader_link = LeaderLink::Connecting(vec![frame]);
-                let (hello, era, me) = (self.hello(), self.era, ctx.address());
-                actix::spawn(async move {
-                    match link::connect(&address, hello).await {
-                        Ok((stream, remote)) => me.do_send(Connected {
-                            stream,
-                            remote,
-                            era,
-                            outbound: true,
-                        }),
-                        Err(error) => {
-                            tracing::debug!(%leader, %address, %error, "cannot reach the leader");
-                            me.do_send(ConnectFailed { era });
-                        }
-                    }
-                });
-            }
-        }
-    }
-
-    fn start_link(&mut self, stream: TcpStream, remote: Remote, ctx: &mut Context<Self>) -> Link {
-        let id = self.next_link;
-        self.next_link += 1;
-        link::start(id, remote, stream, ctx.address())
-    }
-
-    /// The link with id `link`, and who is at its other end.
-    fn link_remote(&self, link: u64) -> Option<(Remote, bool)> {
-        if let LeaderLink::Open(open) = &self.leader_link {
-            if open.id == link {
-                return Some((open.remote, true));
-            }
-        }
-        self.learner_links
-            .values()
-            .find(|open| open.id == link)
-            .map(|open| (open.remote, false))
-    }
-
-    fn close_link(&mut self, link: u64) {
-        if matches!(&self.leader_link, LeaderLink::Open(open) if open.id == link) {
-            self.leader_link = LeaderLink::None;
-        }
-        self.learner_links.retain(|_, open| open.id != link);
     }
 
     fn on_zab_message(
@@ -599,135 +476,6 @@ impl Handler<SnapshotTaken> for BroadcastActor {
         {
             Ok(commands) => self.execute(commands, ctx),
             Err(error) => self.on_core_error(error),
-        }
-    }
-}
-
-impl Handler<Accepted> for BroadcastActor {
-    type Result = ();
-
-    fn handle(&mut self, accepted: Accepted, ctx: &mut Self::Context) {
-        let (hello, era, me) = (self.hello(), self.era, ctx.address());
-        actix::spawn(async move {
-            match link::handshake(accepted.stream, hello).await {
-                Ok((stream, remote)) => me.do_send(Connected {
-                    stream,
-                    remote,
-                    era,
-                    outbound: false,
-                }),
-                Err(error) => tracing::warn!(%error, "dropping a quorum connection"),
-            }
-        });
-    }
-}
-
-impl Handler<Connected> for BroadcastActor {
-    type Result = ();
-
-    fn handle(&mut self, connected: Connected, ctx: &mut Self::Context) {
-        let remote = connected.remote;
-        let current = connected.era == self.era;
-        if !self.quorum_addresses.contains_key(&remote.id) {
-            tracing::warn!(peer = %remote.id, "a server that is not in the ensemble connected to the quorum port");
-            return;
-        }
-        // One connection per pair of eras: a second one could deliver what was sent after
-        // the first one broke.
-        let first_of_pair = self.seen.insert((remote.id, remote.era));
-        if connected.outbound {
-            let expected = self.leader == Some(remote.id)
-                && matches!(self.leader_link, LeaderLink::Connecting(_));
-            if !current || !expected {
-                return;
-            }
-            if !first_of_pair {
-                self.leader_link = LeaderLink::None;
-                return;
-            }
-            let link = self.start_link(connected.stream, remote, ctx);
-            if let LeaderLink::Connecting(queue) =
-                std::mem::replace(&mut self.leader_link, LeaderLink::None)
-            {
-                for frame in &queue {
-                    link.send(frame);
-                }
-            }
-            self.leader_link = LeaderLink::Open(link);
-        } else {
-            let leading = self.status.get().mode == Mode::Leader;
-            if !current || !leading || !first_of_pair {
-                return;
-            }
-            tracing::info!(learner = %remote.id, "learner connected");
-            let link = self.start_link(connected.stream, remote, ctx);
-            self.learner_links.insert(remote.id, link);
-        }
-        self.publish_status();
-    }
-}
-
-impl Handler<ConnectFailed> for BroadcastActor {
-    type Result = ();
-
-    fn handle(&mut self, failed: ConnectFailed, _: &mut Self::Context) {
-        if failed.era == self.era && matches!(self.leader_link, LeaderLink::Connecting(_)) {
-            self.leader_link = LeaderLink::None;
-        }
-    }
-}
-
-impl Handler<LinkFrame> for BroadcastActor {
-    type Result = ();
-
-    fn handle(&mut self, message: LinkFrame, ctx: &mut Self::Context) {
-        let Some((remote, from_leader)) = self.link_remote(message.link) else {
-            return;
-        };
-        let frame = match message.frame {
-            Ok(frame) => frame,
-            Err(error) => {
-                if !matches!(error, LinkError::Closed) {
-                    tracing::warn!(peer = %remote.id, %error, "dropping a quorum connection");
-                } else {
-                    tracing::info!(peer = %remote.id, "quorum connection closed");
-                }
-                self.close_link(message.link);
-                let commands = self.peer.on_connection_lost(remote.id);
-                self.execute(commands, ctx);
-                return;
-            }
-        };
-        match (frame, from_leader) {
-            (PeerFrame::Zab(envelope), _) => match envelope.open() {
-                Ok(message) => self.on_zab_message(remote.id, message, ctx),
-                Err(error) => {
-                    tracing::warn!(peer = %remote.id, %error, "dropping a quorum connection");
-                    self.close_link(message.link);
-                }
-            },
-            (PeerFrame::SyncDone { id }, true) => {
-                self.flush_deliveries();
-                self.tree.do_send(SyncDone { id });
-            }
-            (PeerFrame::Forward(write), false) => self.tree.do_send(ForwardedRequest {
-                from: remote.id,
-                write,
-            }),
-            (PeerFrame::ForwardSync { id }, false) => {
-                self.pending_syncs += 1;
-                self.tree.do_send(ForwardedSync {
-                    from: remote.id,
-                    id,
-                });
-            }
-            (PeerFrame::TouchSessions { sessions }, false) => {
-                self.sessions.do_send(TouchSessions { sessions })
-            }
-            (other, _) => {
-                tracing::warn!(peer = %remote.id, ?other, "unexpected frame; dropping the connection");
-                self.close_link(message.link);
-            }
         }
     }
 }
