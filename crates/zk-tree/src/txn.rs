@@ -26,6 +26,7 @@ pub enum TxnBody {
     /// session. `parent_cversion` is the parent's new `cversion` (creation count).
     Create {
         path: ZnodePath,
+        #[serde(with = "serde_bytes")]
         data: Option<Vec<u8>>,
         acl: Vec<Acl>,
         ephemeral: bool,
@@ -34,6 +35,7 @@ pub enum TxnBody {
     /// A container znode (`CreateContainerTxn`).
     CreateContainer {
         path: ZnodePath,
+        #[serde(with = "serde_bytes")]
         data: Option<Vec<u8>>,
         acl: Vec<Acl>,
         parent_cversion: i32,
@@ -41,6 +43,7 @@ pub enum TxnBody {
     /// A TTL znode (`CreateTTLTxn`).
     CreateTtl {
         path: ZnodePath,
+        #[serde(with = "serde_bytes")]
         data: Option<Vec<u8>>,
         acl: Vec<Acl>,
         parent_cversion: i32,
@@ -54,6 +57,7 @@ pub enum TxnBody {
     /// New data; `version` is the new data version (`SetDataTxn`).
     SetData {
         path: ZnodePath,
+        #[serde(with = "serde_bytes")]
         data: Option<Vec<u8>>,
         version: i32,
     },
@@ -99,6 +103,27 @@ mod error_code_number {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Data is encoded as one byte string; postcard writes that exactly as it wrote the
+    /// sequence of bytes before, so logs and snapshots written earlier still decode.
+    #[test]
+    fn data_as_bytes_keeps_the_earlier_encoding() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct AsSequence {
+            data: Option<Vec<u8>>,
+        }
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct AsBytes {
+            #[serde(with = "serde_bytes")]
+            data: Option<Vec<u8>>,
+        }
+        for data in [None, Some(vec![]), Some((0..=255).collect::<Vec<u8>>())] {
+            let old = postcard::to_allocvec(&AsSequence { data: data.clone() }).unwrap();
+            let new = postcard::to_allocvec(&AsBytes { data: data.clone() }).unwrap();
+            assert_eq!(old, new);
+            assert_eq!(postcard::from_bytes::<AsBytes>(&old).unwrap(), AsBytes { data });
+        }
+    }
 
     #[test]
     fn transactions_round_trip_through_postcard() {

@@ -170,6 +170,7 @@ pub enum SyncMode {
         /// The last zxid the snapshot covers.
         snapshot_zxid: Zxid,
         /// The host's serialized state, opaque to ZAB.
+        #[serde(with = "serde_bytes")]
         snapshot: Vec<u8>,
     },
 }

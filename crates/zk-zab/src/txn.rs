@@ -10,6 +10,7 @@ pub struct Txn {
     /// Where the transaction sits in the total order.
     pub zxid: Zxid,
     /// The host's payload.
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
