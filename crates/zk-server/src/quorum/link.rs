@@ -80,6 +80,9 @@ impl Link {
     }
 }
 
+/// The payload buffer reserved before any of it arrived.
+const INITIAL_PAYLOAD_CAPACITY: usize = 64 * 1024;
+
 /// How many bytes of queued frames one write may carry.
 const WRITE_COALESCE_BYTES: usize = 256 * 1024;
 
@@ -197,7 +200,49 @@ pub async fn read_frame<R: AsyncReadExt + Unpin>(reader: &mut R) -> Result<PeerF
         Err(error) => return Err(error.into()),
     }
     let header = frame::decode_header(&header)?;
-    let mut payload = vec![0u8; header.length];
-    reader.read_exact(&mut payload).await?;
+    // The buffer grows as bytes arrive: a length alone (a SNAP may announce hundreds of
+    // MiB) reserves no memory.
+    let mut payload = Vec::with_capacity(header.length.min(INITIAL_PAYLOAD_CAPACITY));
+    let read = (&mut *reader)
+        .take(header.length as u64)
+        .read_to_end(&mut payload)
+        .await?;
+    if read < header.length {
+        return Err(LinkError::Closed);
+    }
     Ok(frame::decode_payload(header, &payload)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_read_whole_and_a_short_one_is_a_closed_link() {
+        let frame = PeerFrame::SyncDone { id: 3 };
+        let bytes = frame::encode(&frame).unwrap();
+        assert_eq!(read_frame(&mut bytes.as_slice()).await.unwrap(), frame);
+        let cut = &bytes[..bytes.len() - 1];
+        assert!(matches!(
+            read_frame(&mut &cut[..]).await,
+            Err(LinkError::Closed)
+        ));
+        assert!(matches!(
+            read_frame(&mut &[][..]).await,
+            Err(LinkError::Closed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_that_never_comes_is_a_closed_link() {
+        // A header announcing 512 MiB, then the connection ends.
+        let mut header = Vec::new();
+        header.extend_from_slice(&frame::PEER_PROTOCOL_VERSION.to_be_bytes());
+        header.extend_from_slice(&(512u32 << 20).to_be_bytes());
+        header.extend_from_slice(&0u32.to_be_bytes());
+        assert!(matches!(
+            read_frame(&mut header.as_slice()).await,
+            Err(LinkError::Closed)
+        ));
+    }
 }
