@@ -120,3 +120,56 @@ def test_garbage_on_the_peer_ports_is_dropped_and_the_ensemble_keeps_serving(who
             10.0,
             "a log line for every dropped peer connection",
         )
+
+
+def test_a_paused_leader_steps_down_and_rejoins_without_losing_a_write(whole_ensemble, kazoo_factory):
+    """A leader frozen (SIGSTOP, like a long GC pause) for longer than syncLimit: the
+    followers elect a new leader and writes go on; when the old leader resumes it has lost
+    its quorum, follows the new one and converges; no acknowledged write is lost."""
+    import signal
+    import threading
+    import time
+
+    ensemble = whole_ensemble
+    old_leader = ensemble.leader()
+    others = [member for member in ensemble.members if member is not old_leader]
+    client = kazoo_factory(ensemble.hosts(others))
+    root = "/paused-leader"
+    client.ensure_path(root)
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def write_continuously() -> None:
+        index = 0
+        while not stop.is_set():
+            try:
+                client.create(f"{root}/n{index:06d}", b"")
+                acknowledged.append(index)
+            except Exception:  # connection loss while the leader changes; retried by index
+                time.sleep(0.05)
+            index += 1
+
+    writer = threading.Thread(target=write_continuously)
+    writer.start()
+    try:
+        wait_until(lambda: len(acknowledged) >= 50, SERVICE_TIMEOUT_S, "writes before the pause")
+        os.killpg(old_leader.process.pid, signal.SIGSTOP)
+        try:
+            # syncLimit is 5 ticks of 200 ms: the others must elect a new leader.
+            new_leader = wait_until(
+                lambda: next((m for m in others if m.mode() == "leader"), None),
+                SERVICE_TIMEOUT_S,
+                "a new leader while the old one is frozen",
+            )
+            count = len(acknowledged)
+            wait_until(lambda: len(acknowledged) >= count + 50, SERVICE_TIMEOUT_S, "writes under the new leader")
+        finally:
+            os.killpg(old_leader.process.pid, signal.SIGCONT)
+        ensemble.wait_mode(old_leader, ("follower",), SERVICE_TIMEOUT_S)
+        assert new_leader.mode() == "leader"
+    finally:
+        stop.set()
+        writer.join(SERVICE_TIMEOUT_S)
+    tree = wait_converged(ensemble.members)
+    present = {int(path.rsplit("/n", 1)[1]) for path in tree if path.startswith(root + "/")}
+    assert set(acknowledged) <= present, f"lost {sorted(set(acknowledged) - present)[:10]}"
