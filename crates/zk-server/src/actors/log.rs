@@ -3,6 +3,12 @@
 //! appends and fsyncs, one batch at a time, so that everything queued during an fsync
 //! shares the next one (group commit); each fsync is reported as [`Durable`].
 //!
+//! A small batch, when the log thread is idle and the disk has been quick, is written and
+//! fsynced here instead, on this actor's thread: a lone write then wakes no other thread
+//! twice (handing the batch over and hearing back cost more CPU than the write itself on
+//! a virtual machine). The arbiter is blocked for that one fsync only; under load the
+//! batches grow past the limit, or the thread is busy, and the thread takes them.
+//!
 //! It also decides when a snapshot is due (Apache's randomised `snapCount`): it rolls the
 //! log and sends [`SnapshotDue`]; the TreeActor answers with a [`Snapshot`] of its tree,
 //! which the snapshot thread writes. Autopurge runs on the snapshot thread every
@@ -13,7 +19,7 @@
 //! Apache's does: after a failed fsync the kernel may have dropped the pages it could not
 //! write, so nothing the log holds since the last good fsync can be trusted.
 
-use crate::storage::background::{self, LogCommand, SnapshotCommand, SnapshotReport};
+use crate::storage::background::{self, LogCommand, LogThread, SnapshotCommand, SnapshotReport};
 use crate::storage::group_commit::GroupCommit;
 use crate::storage::quorum_queue::{QuorumDurable, QuorumQueue};
 use crate::storage::snapshot_policy::SnapshotPolicy;
@@ -22,7 +28,7 @@ use crate::storage::{StorageConfig, StorageError, TxnLog};
 use actix::prelude::*;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zk_proto::Zxid;
 use zk_tree::Txn;
 
@@ -94,6 +100,32 @@ pub struct LogRecipients {
     pub failed: Recipient<StorageFailed>,
 }
 
+/// The largest batch written on the actor's thread rather than the log thread's. Only a
+/// nearly idle server has batches this small: a busy one gathers more during each fsync.
+const WRITE_HERE_MAX_TXNS: usize = 4;
+/// Batches are written here only while writes take less than this on average: a slow
+/// disk (a spinning one, or a congested one) must not stall the arbiter's other work,
+/// reads and session pings, for each of its fsyncs.
+const WRITE_HERE_MAX_SYNC: Duration = Duration::from_millis(2);
+
+/// A moving average of how long writes take (append and fsync; through the log thread,
+/// also the hand-over), weighting the newest by 1/8: single slow fsyncs barely move it, a
+/// disk that stays slow does within a few writes.
+#[derive(Debug, Default)]
+struct SyncTime {
+    average: Duration,
+}
+
+impl SyncTime {
+    fn record(&mut self, took: Duration) {
+        self.average = (self.average * 7 + took) / 8;
+    }
+
+    fn is_quick(&self) -> bool {
+        self.average <= WRITE_HERE_MAX_SYNC
+    }
+}
+
 /// The log thread's report of one write.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -119,7 +151,12 @@ enum SnapshotState {
 
 /// Owns the log and snapshot threads and the group commit and snapshot decisions.
 pub struct LogActor {
-    log_thread: SyncSender<LogCommand>,
+    log_thread: LogThread,
+    sync_time: SyncTime,
+    /// When the write on the log thread was handed over.
+    thread_write_started: Option<Instant>,
+    /// A [`StartBatch`] is on its way.
+    batch_scheduled: bool,
     snapshot_thread: SyncSender<SnapshotCommand>,
     group: GroupCommit,
     /// An ensemble member's writes; `recipients.persisted` hears of them.
@@ -153,6 +190,9 @@ impl LogActor {
         })?;
         let actor = LogActor {
             log_thread,
+            sync_time: SyncTime::default(),
+            thread_write_started: None,
+            batch_scheduled: false,
             snapshot_thread,
             group: GroupCommit::new(config.max_batch_txns),
             quorum: QuorumQueue::new(config.max_batch_txns),
@@ -173,7 +213,7 @@ impl LogActor {
     /// Hands a command to the log thread. Its queue cannot fill: one batch is in flight
     /// at a time, plus a roll or two.
     fn command_log_thread(&mut self, command: LogCommand) {
-        match self.log_thread.try_send(command) {
+        match self.log_thread.send(command) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 panic!("the log thread's queue holds at most one batch and its rolls")
@@ -225,12 +265,36 @@ impl Actor for LogActor {
 impl Handler<Persist> for LogActor {
     type Result = ();
 
-    fn handle(&mut self, persist: Persist, _: &mut Self::Context) {
+    fn handle(&mut self, persist: Persist, ctx: &mut Self::Context) {
         if self.failed || persist.txns.is_empty() {
             return;
         }
-        if let Some(batch) = self.group.on_persist(persist.txns) {
-            self.command_log_thread(LogCommand::Write(batch));
+        self.group.push(persist.txns);
+        // The batch starts once the Persists already in the mailbox have joined it: a
+        // notification is handled after the mailbox is empty. Written one by one here,
+        // they would each cost an fsync.
+        if !self.group.is_in_flight() && !self.batch_scheduled {
+            self.batch_scheduled = true;
+            ctx.notify(StartBatch);
+        }
+    }
+}
+
+/// Sent to itself: write what the Persists gathered, if no batch is in flight.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct StartBatch;
+
+impl Handler<StartBatch> for LogActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StartBatch, _: &mut Self::Context) {
+        self.batch_scheduled = false;
+        if self.failed {
+            return;
+        }
+        if let Some(batch) = self.group.start_batch() {
+            self.write_batch(batch);
         }
     }
 }
@@ -252,7 +316,41 @@ impl Handler<LogWritten> for LogActor {
     type Result = ();
 
     fn handle(&mut self, written: LogWritten, _: &mut Self::Context) {
-        let synced = match written.result {
+        if let Some(started) = self.thread_write_started.take() {
+            self.sync_time.record(started.elapsed());
+        }
+        self.on_written(written.result);
+    }
+}
+
+impl LogActor {
+    /// Writes the group commit's batch: here when that is cheap and safe, else on the log
+    /// thread.
+    fn write_batch(&mut self, batch: Vec<zk_tree::Txn>) {
+        let started = Instant::now();
+        if self.may_write_here(batch.len()) {
+            if let Ok(result) = self.log_thread.write_here(&batch) {
+                self.sync_time.record(started.elapsed());
+                return self.on_written(result);
+            }
+        }
+        self.thread_write_started = Some(started);
+        self.command_log_thread(LogCommand::Write(batch));
+    }
+
+    fn may_write_here(&self, txns: usize) -> bool {
+        // An ensemble member's log serves ZAB, whose writes always go to the thread.
+        txns <= WRITE_HERE_MAX_TXNS
+            && self.sync_time.is_quick()
+            && self.recipients.persisted.is_none()
+            && !self.quorum.is_in_flight()
+            && self.log_thread.is_idle()
+    }
+
+    /// Handles the outcome of a write or quorum command, from the log thread or from
+    /// [`LogActor::write_batch`].
+    fn on_written(&mut self, result: Result<Synced, StorageError>) {
+        let synced = match result {
             Ok(synced) => synced,
             Err(error) => return self.fail(error),
         };
@@ -352,5 +450,28 @@ impl Handler<Purge> for LogActor {
         if let Err(error) = self.snapshot_thread.try_send(SnapshotCommand::Purge) {
             tracing::debug!(%error, "purge skipped: the snapshot thread is busy");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_slow_fsync_keeps_writes_here_but_a_slow_disk_sends_them_to_the_thread() {
+        let mut time = SyncTime::default();
+        for _ in 0..20 {
+            time.record(Duration::from_micros(150));
+        }
+        time.record(Duration::from_millis(10));
+        assert!(time.is_quick(), "one outlier: {:?}", time.average);
+        for _ in 0..3 {
+            time.record(Duration::from_millis(8));
+        }
+        assert!(!time.is_quick(), "a slow disk: {:?}", time.average);
+        for _ in 0..20 {
+            time.record(Duration::from_micros(150));
+        }
+        assert!(time.is_quick(), "quick again: {:?}", time.average);
     }
 }

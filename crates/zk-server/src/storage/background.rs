@@ -2,7 +2,9 @@
 //! that no fsync or snapshot write ever blocks an actix arbiter:
 //!
 //! - the **log thread** owns the [`TxnLog`]: it appends each batch it is given, fsyncs
-//!   once, and reports what is durable (Apache's `SyncRequestProcessor` thread). Its log
+//!   once, and reports what is durable (Apache's `SyncRequestProcessor` thread). While it
+//!   has nothing to do, its owner may append and fsync a batch itself
+//!   ([`LogThread::write_here`]): a lone write then costs no thread hand-over. Its log
 //!   gets each new segment ready-made from a third thread, the
 //!   [`super::preallocator`], so that no batch waits for a segment to be zero-filled;
 //! - the **snapshot thread** writes snapshot files and runs purges, which can take seconds
@@ -20,7 +22,9 @@ use super::purge::{self, PurgeReport};
 use super::snapshot;
 use super::txn_log::{Synced, TxnLog};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zk_proto::Zxid;
 use zk_tree::Txn;
@@ -63,69 +67,138 @@ pub enum QuorumWrite {
     },
 }
 
+/// The log thread, and a way to write on the caller's thread while it is idle.
+///
+/// The log is shared behind a mutex: the thread holds it for each command; a caller may
+/// take it only when every command sent has finished ([`LogThread::write_here`]), so the
+/// two never wait for each other and the log's order is the order of the calls.
+pub struct LogThread {
+    commands: SyncSender<LogCommand>,
+    log: Arc<Mutex<TxnLog>>,
+    /// Commands sent and not yet finished by the thread.
+    unfinished: Arc<AtomicUsize>,
+}
+
+/// Why [`LogThread::write_here`] did not write.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotIdle {
+    /// The thread has commands to finish first; send this batch after them.
+    Busy,
+}
+
+impl LogThread {
+    /// Queues a command for the thread.
+    pub fn send(&self, command: LogCommand) -> Result<(), TrySendError<LogCommand>> {
+        self.unfinished.fetch_add(1, Ordering::AcqRel);
+        self.commands.try_send(command).inspect_err(|_| {
+            self.unfinished.fetch_sub(1, Ordering::AcqRel);
+        })
+    }
+
+    /// Whether every command sent has finished: then [`LogThread::write_here`] writes.
+    pub fn is_idle(&self) -> bool {
+        self.unfinished.load(Ordering::Acquire) == 0
+    }
+
+    /// Appends `txns` and fsyncs on the calling thread, when the log thread has nothing
+    /// left to do (else [`NotIdle::Busy`]: send the batch instead). It saves two thread
+    /// wake-ups, and blocks the caller for one fsync.
+    pub fn write_here(&self, txns: &[Txn]) -> Result<Result<Synced, StorageError>, NotIdle> {
+        if !self.is_idle() {
+            return Err(NotIdle::Busy);
+        }
+        let mut log = match self.log.lock() {
+            Ok(log) => log,
+            Err(_) => return Ok(Err(thread_died())),
+        };
+        Ok(write_and_sync(&mut log, txns))
+    }
+}
+
+fn thread_died() -> StorageError {
+    StorageError::Thread {
+        name: "zk-log-sync",
+        source: std::io::Error::other("the log thread panicked while writing"),
+    }
+}
+
 /// Starts the log thread with `log`, and its preallocator; `report` receives the outcome
-/// of every write (after an error, nothing more: the thread has ended).
-pub fn spawn_log_thread<R>(
-    mut log: TxnLog,
-    report: R,
-) -> Result<SyncSender<LogCommand>, StorageError>
+/// of every command the thread runs (after an error, nothing more: the thread has ended).
+/// Writes made with [`LogThread::write_here`] are not reported.
+pub fn spawn_log_thread<R>(mut log: TxnLog, report: R) -> Result<LogThread, StorageError>
 where
     R: FnMut(Result<Synced, StorageError>) + Send + 'static,
 {
     log.preallocate_in_background()?;
     let (sender, receiver) = mpsc::sync_channel(LOG_COMMAND_QUEUE_LIMIT);
+    let log = Arc::new(Mutex::new(log));
+    let unfinished = Arc::new(AtomicUsize::new(0));
+    let thread_log = log.clone();
+    let thread_unfinished = unfinished.clone();
     std::thread::Builder::new()
         .name("zk-log-sync".into())
-        .spawn(move || run_log_thread(log, receiver, report))
+        .spawn(move || run_log_thread(&thread_log, &thread_unfinished, receiver, report))
         .map_err(|source| StorageError::Thread {
             name: "zk-log-sync",
             source,
         })?;
-    Ok(sender)
+    Ok(LogThread {
+        commands: sender,
+        log,
+        unfinished,
+    })
 }
 
-fn run_log_thread<R>(mut log: TxnLog, commands: Receiver<LogCommand>, mut report: R)
-where
+/// Appends and fsyncs once, warning when the fsync was slow.
+fn write_and_sync(log: &mut TxnLog, txns: &[Txn]) -> Result<Synced, StorageError> {
+    let started = Instant::now();
+    let result = log.append(txns).and_then(|()| log.sync());
+    let elapsed = started.elapsed();
+    if elapsed > FSYNC_WARNING_THRESHOLD {
+        tracing::warn!(
+            elapsed_ms = elapsed.as_millis() as u64,
+            txns = txns.len(),
+            "fsync of the transaction log was slow"
+        );
+    }
+    result
+}
+
+fn run_log_thread<R>(
+    log: &Mutex<TxnLog>,
+    unfinished: &AtomicUsize,
+    commands: Receiver<LogCommand>,
+    mut report: R,
+) where
     R: FnMut(Result<Synced, StorageError>),
 {
     for command in commands {
-        match command {
-            LogCommand::Write(txns) => {
-                let started = Instant::now();
-                let result = log.append(&txns).and_then(|()| log.sync());
-                let elapsed = started.elapsed();
-                if elapsed > FSYNC_WARNING_THRESHOLD {
-                    tracing::warn!(
-                        elapsed_ms = elapsed.as_millis() as u64,
-                        txns = txns.len(),
-                        "fsync of the transaction log was slow"
-                    );
-                }
-                let failed = result.is_err();
-                report(result);
-                if failed {
-                    return;
-                }
-            }
-            LogCommand::Roll => {
-                if let Err(error) = log.roll() {
-                    report(Err(error));
-                    return;
-                }
-            }
-            LogCommand::Quorum(write) => {
-                let result = run_quorum_write(&mut log, write).map(|()| Synced {
-                    through: log.last_synced_zxid(),
-                    txn_count: 0,
-                    bytes: 0,
-                });
-                let failed = result.is_err();
-                report(result);
-                if failed {
-                    return;
-                }
+        let outcome = match log.lock() {
+            Ok(mut log) => run_log_command(&mut log, command),
+            Err(_) => Some(Err(thread_died())),
+        };
+        // Finished before it is reported: whoever hears of it may write next.
+        unfinished.fetch_sub(1, Ordering::AcqRel);
+        if let Some(result) = outcome {
+            let failed = result.is_err();
+            report(result);
+            if failed {
+                return;
             }
         }
+    }
+}
+
+/// Runs one command; `None` when it has nothing to report (a roll that succeeded).
+fn run_log_command(log: &mut TxnLog, command: LogCommand) -> Option<Result<Synced, StorageError>> {
+    match command {
+        LogCommand::Write(txns) => Some(write_and_sync(log, &txns)),
+        LogCommand::Roll => log.roll().err().map(Err),
+        LogCommand::Quorum(write) => Some(run_quorum_write(log, write).map(|()| Synced {
+            through: log.last_synced_zxid(),
+            txn_count: 0,
+            bytes: 0,
+        })),
     }
 }
 
@@ -270,6 +343,35 @@ mod tests {
         // right after reporting the out-of-order write.
         let outcomes: Vec<bool> = received.iter().collect();
         assert_eq!(outcomes, vec![false]);
+    }
+
+    #[test]
+    fn an_idle_log_thread_lets_the_caller_write_in_order_with_its_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
+        let (reports, received) = mpsc::channel();
+        let thread = spawn_log_thread(log, move |result| {
+            reports.send(result.map(|synced| synced.through)).unwrap();
+        })
+        .unwrap();
+        let synced = thread.write_here(&txns(1..=2)).unwrap().unwrap();
+        assert_eq!(synced.through, Zxid(2));
+        thread.send(LogCommand::Write(txns(3..=3))).unwrap();
+        // Until the thread has finished its write, the caller may not write.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let synced = loop {
+            match thread.write_here(&txns(4..=4)) {
+                Err(NotIdle::Busy) => assert!(Instant::now() < deadline, "the thread never idled"),
+                Ok(result) => break result.unwrap(),
+            }
+            std::thread::yield_now();
+        };
+        assert_eq!(synced.through, Zxid(4));
+        assert_eq!(received.recv().unwrap().unwrap(), Zxid(3));
+        drop(thread);
+        assert!(received.recv().is_err(), "inline writes are not reported");
+        let segments = files::list(&files::version_dir(dir.path()), files::LOG_PREFIX).unwrap();
+        assert_eq!(segments.len(), 1);
     }
 
     #[test]

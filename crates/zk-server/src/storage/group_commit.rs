@@ -29,11 +29,23 @@ impl GroupCommit {
 
     /// Queues `txns`; returns the batch to write now if no batch is in flight.
     pub fn on_persist(&mut self, txns: Vec<Txn>) -> Option<Vec<Txn>> {
+        self.push(txns);
+        self.start_batch()
+    }
+
+    /// Queues `txns` for the next batch, without starting one: the caller gathers what
+    /// else is arriving, then calls [`GroupCommit::start_batch`].
+    pub fn push(&mut self, txns: Vec<Txn>) {
         if self.waiting.is_empty() {
             self.waiting = txns;
         } else {
             self.waiting.extend(txns);
         }
+    }
+
+    /// The batch to write now: what is waiting (up to the limit), unless a batch is in
+    /// flight.
+    pub fn start_batch(&mut self) -> Option<Vec<Txn>> {
         if self.in_flight.is_some() {
             return None;
         }
@@ -113,6 +125,21 @@ mod tests {
         assert!(group.on_synced(Zxid(5)).is_none());
         assert!(!group.is_in_flight());
         assert_eq!(zxids(group.on_persist(txns(6..=6))), vec![6]);
+    }
+
+    #[test]
+    fn pushed_txns_wait_until_a_batch_is_started() {
+        let mut group = GroupCommit::new(100);
+        group.push(txns(1..=1));
+        group.push(txns(2..=3));
+        assert!(!group.is_in_flight());
+        assert_eq!(zxids(group.start_batch()), vec![1, 2, 3]);
+        group.push(txns(4..=4));
+        assert!(
+            group.start_batch().is_none(),
+            "one batch in flight at a time"
+        );
+        assert_eq!(zxids(group.on_synced(Zxid(3))), vec![4]);
     }
 
     #[test]
