@@ -341,7 +341,11 @@ impl Pipeline {
     /// The prepared, uncommitted transaction `zxid`, if this pipeline prepared it.
     pub fn prepared(&self, zxid: Zxid) -> Option<&Txn> {
         // Commits come in order: almost always the oldest write in flight.
-        if let Some(front) = self.in_flight.front().filter(|write| write.txn.zxid == zxid) {
+        if let Some(front) = self
+            .in_flight
+            .front()
+            .filter(|write| write.txn.zxid == zxid)
+        {
             return Some(&front.txn);
         }
         let index = self
