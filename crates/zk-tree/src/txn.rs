@@ -121,7 +121,10 @@ mod tests {
             let old = postcard::to_allocvec(&AsSequence { data: data.clone() }).unwrap();
             let new = postcard::to_allocvec(&AsBytes { data: data.clone() }).unwrap();
             assert_eq!(old, new);
-            assert_eq!(postcard::from_bytes::<AsBytes>(&old).unwrap(), AsBytes { data });
+            assert_eq!(
+                postcard::from_bytes::<AsBytes>(&old).unwrap(),
+                AsBytes { data }
+            );
         }
     }
 
