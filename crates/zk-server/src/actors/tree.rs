@@ -306,15 +306,15 @@ impl Handler<SubmitRequests> for TreeActor {
     type Result = ();
 
     fn handle(&mut self, batch: SubmitRequests, _: &mut Self::Context) {
-        let now = wall_clock_ms();
-        let mut outputs = Vec::new();
         if !self.serving() {
             // The connections are being closed; their clients retry elsewhere.
             return;
         }
         if self.role == TreeRole::Learner {
-            return self.forward_batch(batch, now);
+            return self.forward_batch(batch);
         }
+        let now = wall_clock_ms();
+        let mut outputs = Vec::new();
         for request in batch.requests {
             match request.operation {
                 Operation::Read(read) => self.pipeline.submit_read(

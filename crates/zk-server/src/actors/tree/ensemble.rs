@@ -75,12 +75,8 @@ pub struct SyncDone {
 }
 
 impl TreeActor {
-    fn ensemble_mut(&mut self) -> Option<&mut EnsembleParts> {
-        self.ensemble.as_mut()
-    }
-
     /// Learner: reads run here, writes and syncs go to the leader.
-    pub(super) fn forward_batch(&mut self, batch: SubmitRequests, _now: i64) {
+    pub(super) fn forward_batch(&mut self, batch: SubmitRequests) {
         let mut outputs = Vec::new();
         let mut frames = Vec::new();
         for request in batch.requests {
@@ -127,7 +123,7 @@ impl TreeActor {
     ) -> oneshot::Receiver<Result<Zxid, ErrorCode>> {
         let (sender, receiver) = oneshot::channel();
         let id = self.pipeline.forward_write(WriteOrigin::Server, Vec::new());
-        if let Some(ensemble) = self.ensemble_mut() {
+        if let Some(ensemble) = self.ensemble.as_mut() {
             ensemble.forwarded_waiters.insert(id, sender);
             let frame = PeerFrame::Forward(ForwardedWrite { id, auth, request });
             ensemble.broadcast.do_send(ToLeader {
@@ -154,7 +150,8 @@ impl TreeActor {
             }
             if let DeliveredOrigin::ForwardedServerWrite(id) = delivered {
                 if let Some(waiter) = self
-                    .ensemble_mut()
+                    .ensemble
+                    .as_mut()
                     .and_then(|ensemble| ensemble.forwarded_waiters.remove(&id))
                 {
                     let _ = waiter.send(Ok(txn.zxid));
