@@ -283,7 +283,7 @@ machine_description() {
   echo "- kernel: $(uname -r); Java: $("$JAVA" -version 2>&1 | head -n1)"
   echo "- reference: Apache ZooKeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo '?') (Debian), JVM defaults"
   echo "- load average (1/5/15 min) at the start: $LOAD_AT_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: other work running at the same time adds noise)"
-  echo "- ours: zk-server $(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?') (+ uncommitted changes: $(cd "$ROOT_DIR" && git status --porcelain 2>/dev/null | wc -l | tr -d ' ') files), release build"
+  echo "- ours: zk-server $(cd "$ROOT_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?') (+ uncommitted changes: $(cd "$ROOT_DIR" && git status --porcelain -- . ':(exclude)benches/results' 2>/dev/null | wc -l | tr -d ' ') files outside benches/results), release build"
 }
 
 # shellcheck source=benches/compare_ensemble.sh
