@@ -158,11 +158,12 @@ enum Forwarded {
 /// What a delivered transaction answered (see [`Pipeline::on_delivered`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveredOrigin {
-    /// A write this server prepared (as leader or standalone).
-    Prepared,
-    /// A server write (session create/close) this learner forwarded with this id.
+    /// A server write (session create/close) this learner forwarded with this id: its
+    /// waiter is the caller's to answer.
     ForwardedServerWrite(u64),
-    /// A client's forwarded write, or a transaction nobody here waits for.
+    /// Anything else: a write this server prepared (answered by the pipeline, or by the
+    /// caller's waiters by zxid), a client's forwarded write, a transaction nobody here
+    /// waits for.
     Other,
 }
 
@@ -275,7 +276,7 @@ impl Pipeline {
             .is_some_and(|write| write.txn.zxid == txn.zxid)
         {
             self.on_committed(txn.zxid, out);
-            return DeliveredOrigin::Prepared;
+            return DeliveredOrigin::Other;
         }
         let request = forwarded.and_then(|id| self.forwarded.remove(&id).map(|r| (id, r)));
         let (origin, multi_op_codes, answered) = match request {
