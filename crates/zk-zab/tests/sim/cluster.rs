@@ -6,7 +6,7 @@ use crate::sim::checkers::Checkers;
 use crate::sim::clients::Clients;
 use crate::sim::crash_points::CrashPoints;
 use crate::sim::faults::{FaultProfile, STEPS_PER_TICK};
-use crate::sim::network::Network;
+use crate::sim::network::{Endpoint, Network};
 use crate::sim::node::Node;
 use crate::sim::rng::Rng;
 use std::collections::BTreeMap;
@@ -50,6 +50,9 @@ pub struct RunStats {
     pub clock_period_min: f64,
     pub clock_period_max: f64,
     pub crash_points: CrashPoints,
+    /// Connection-lost inputs given to peers, and how many of them sent a learner looking.
+    pub connection_losses_delivered: u64,
+    pub connection_losses_sent_looking: u64,
 }
 
 pub struct Cluster {
@@ -63,6 +66,11 @@ pub struct Cluster {
     pub(super) disk_rng: Rng,
     pub(super) client_rng: Rng,
     pub(super) clock_rng: Rng,
+    pub(super) connection_rng: Rng,
+    /// Connection-lost inputs not yet given: (due step, sequence) -> (the end told, its
+    /// peer on the connection).
+    pub(super) connection_losses: BTreeMap<(u64, u64), (Endpoint, ServerId)>,
+    pub(super) connection_loss_sequence: u64,
     pub(super) clients: Clients,
     pub(super) checkers: Checkers,
     pub(super) partition_heals_at_tick: Option<u64>,
@@ -93,6 +101,9 @@ impl Cluster {
             disk_rng: rng.fork(),
             client_rng: rng.fork(),
             clock_rng: rng.fork(),
+            connection_rng: rng.fork(),
+            connection_losses: BTreeMap::new(),
+            connection_loss_sequence: 0,
             clients: Clients::default(),
             checkers: Checkers::default(),
             partition_heals_at_tick: None,
@@ -163,8 +174,11 @@ impl Cluster {
         self.crash_requested_servers();
         self.deliver_due_packets();
         self.crash_requested_servers();
+        self.deliver_connection_losses();
+        self.crash_requested_servers();
         self.complete_fsyncs();
         self.crash_requested_servers();
+        self.schedule_connection_losses();
     }
 
     /// Ticks every running server whose own clock says a tick is due.

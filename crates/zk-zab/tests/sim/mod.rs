@@ -4,7 +4,8 @@
 //! - [`rng`]: the seeded generator; [`faults`]: the per-run fault profile; [`clock`]: each
 //!   server's own, skewed and drifting clock.
 //! - [`network`]: election datagrams and ordered leader–learner connections, with loss,
-//!   duplication, delay, reordering and partitions.
+//!   duplication, delay, reordering and partitions; [`connection_loss`]: telling both ends
+//!   of a broken connection.
 //! - [`disk`]: writes durable only after fsync; crashes lose the rest.
 //! - [`node`]: a server (peer, disk, state machine); [`kv`]: the replicated key-value
 //!   store the clients use; [`clients`]: operations, retries, the recorded history.
@@ -20,6 +21,7 @@ pub mod checkers;
 pub mod clients;
 pub mod clock;
 pub mod cluster;
+pub mod connection_loss;
 pub mod crash_points;
 pub mod disk;
 pub mod execute;

@@ -5,7 +5,8 @@
 //!   connection: ordered and without duplicates while it lives. A connection belongs to one
 //!   session of each end (a session ends when the server changes role or restarts). A loss
 //!   or a partition breaks the connection for good: that message and every later one on it
-//!   vanish, and the ends only notice through their timeouts.
+//!   vanish. Both ends are then told, shortly after, as a host's socket reports a broken
+//!   connection (`Cluster::deliver_connection_losses`); their timeouts still apply too.
 
 use crate::sim::faults::FaultProfile;
 use crate::sim::rng::Rng;
@@ -21,6 +22,11 @@ pub type Endpoint = (ServerId, u64);
 pub struct Connection(Endpoint, Endpoint);
 
 impl Connection {
+    /// Its two ends.
+    pub fn ends(self) -> [Endpoint; 2] {
+        [self.0, self.1]
+    }
+
     pub fn between(a: Endpoint, b: Endpoint) -> Self {
         if a.0 <= b.0 {
             Connection(a, b)
@@ -54,6 +60,8 @@ pub struct Network {
     /// Directed links that drop everything (partitions).
     blocked: BTreeSet<(ServerId, ServerId)>,
     broken: BTreeSet<Connection>,
+    /// Connections broken since the host last asked, in the order they broke.
+    newly_broken: Vec<Connection>,
     /// The latest delivery step per direction of a connection, to keep it ordered.
     last_due: BTreeMap<(Endpoint, Endpoint), u64>,
     pub stats: NetworkStats,
@@ -165,7 +173,13 @@ impl Network {
         self.stats.lost += 1;
         if self.broken.insert(connection) {
             self.stats.connections_broken += 1;
+            self.newly_broken.push(connection);
         }
+    }
+
+    /// The connections broken since the last call, so that the host can tell their ends.
+    pub fn take_newly_broken(&mut self) -> Vec<Connection> {
+        std::mem::take(&mut self.newly_broken)
     }
 
     fn enqueue(&mut self, due: u64, packet: Packet) {

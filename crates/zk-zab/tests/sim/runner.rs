@@ -73,12 +73,18 @@ pub fn first_failing_seed(options: Options, default_count: u64) -> Option<(u64, 
 }
 
 /// Over the seeds a test runs by default, the fault schedule must have reached every crash
-/// point behind ZooKeeper's ZAB data-loss bugs at least once. (Not asserted when replaying
-/// one seed.)
-pub fn assert_every_crash_point_reached(test_name: &str, totals: &Totals) {
+/// point behind ZooKeeper's ZAB data-loss bugs at least once, and the host must have told
+/// peers about broken connections (`QuorumPeer::on_connection_lost`). (Not asserted when
+/// replaying one seed.)
+pub fn assert_fault_coverage(test_name: &str, totals: &Totals) {
     if env_u64("ZAB_SIM_SEED").is_some() {
         return;
     }
+    assert!(
+        totals.stats.connection_losses_delivered > 0,
+        "{test_name}: no connection-lost input was delivered in {} seeds",
+        totals.seeds
+    );
     for (name, count) in totals.stats.crash_points.named() {
         assert!(
             count > 0,
@@ -114,6 +120,8 @@ impl Totals {
         sum.operations_answered += run.operations_answered;
         sum.operations_unanswered += run.operations_unanswered;
         sum.crash_points.add(&run.crash_points);
+        sum.connection_losses_delivered += run.connection_losses_delivered;
+        sum.connection_losses_sent_looking += run.connection_losses_sent_looking;
         if self.seeds == 1 {
             sum.clock_period_min = run.clock_period_min;
             sum.clock_period_max = run.clock_period_max;
@@ -133,7 +141,8 @@ impl std::fmt::Display for Totals {
              {} crashes, {} pauses, {} partitions, sync by DIFF {} / TRUNC {} / SNAP {}, \
              recovery after healing at most {} ticks, {} client operations answered and {} \
              unanswered (all linearizable), server clocks from {:.1} to {:.1} steps per tick \
-             (true: {STEPS_PER_TICK})\n  crash points: {}",
+             (true: {STEPS_PER_TICK}), {} connection-lost inputs delivered ({} sent a learner \
+             looking)\n  crash points: {}",
             self.seeds,
             s.ticks,
             s.transactions,
@@ -150,6 +159,8 @@ impl std::fmt::Display for Totals {
             s.operations_unanswered,
             s.clock_period_min,
             s.clock_period_max,
+            s.connection_losses_delivered,
+            s.connection_losses_sent_looking,
             s.crash_points
         )
     }
