@@ -339,6 +339,19 @@ fn b_reaches_1_by_diff(host: Host) -> (Bench, Zxid) {
     (bench, b)
 }
 
+/// B reaches 1 by DIFF, 1 ACKs NEWLEADER once B is durable, and the ACK reaches leader 3:
+/// the epoch is established and B committed. UPTODATE is still on its way to 1.
+fn b_committed_by_1s_ack(host: Host) -> (Bench, Zxid) {
+    let (mut bench, b) = b_reaches_1_by_diff(host);
+    ack_once_durable(&mut bench, host, b);
+    bench.deliver(1, 3);
+    assert!(
+        bench.delivered(3).contains(&b),
+        "established: B is committed"
+    );
+    (bench, b)
+}
+
 /// The ACK of NEWLEADER goes out only once B is on 1's disk (with a faithful host).
 fn ack_once_durable(bench: &mut Bench, host: Host, b: Zxid) {
     if host == Host::Faithful {
@@ -368,13 +381,7 @@ fn crash_leader_and_1_then_restart_1_with_2(
 }
 
 fn zookeeper_4646(host: Host) -> Result<(), String> {
-    let (mut bench, b) = b_reaches_1_by_diff(host);
-    ack_once_durable(&mut bench, host, b);
-    bench.deliver(1, 3);
-    assert!(
-        bench.delivered(3).contains(&b),
-        "established: B is committed"
-    );
+    let (mut bench, b) = b_committed_by_1s_ack(host);
     bench.deliver(3, 1);
     assert!(bench.peer(1).is_serving());
     // The crash point: right after the ACK (and UPTODATE), with whatever is not durable.
@@ -484,13 +491,7 @@ fn zookeeper_3911_is_caught_when_the_acks_precede_the_disk() {
 // ---------------------------------------------------------------------------------------
 
 fn zookeeper_3023(host: Host) -> Result<(), String> {
-    let (mut bench, b) = b_reaches_1_by_diff(host);
-    ack_once_durable(&mut bench, host, b);
-    bench.deliver(1, 3);
-    assert!(
-        bench.delivered(3).contains(&b),
-        "established: B is committed"
-    );
+    let (mut bench, b) = b_committed_by_1s_ack(host);
     assert!(
         matches!(bench.queued(3, 1)[..], [Message::UpToDate { .. }]),
         "UPTODATE is on its way"
