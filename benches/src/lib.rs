@@ -21,6 +21,7 @@
 //! - [`failover`]: kill the leader while a client writes and time the first write after it
 //!   (`zk-failover`); [`failover_report`]: its report and the table of medians.
 //! - [`error`]: the one error type, [`error::LoadError`].
+//! - [`tool_runtime`]: the tools' single-thread runtime.
 
 pub mod cli;
 pub mod compare;
@@ -39,3 +40,16 @@ pub mod report;
 pub mod rng;
 pub mod server_mode;
 pub mod workload;
+
+/// The runtime of the load tools: one current thread, so a tool's CPU cost is one core at
+/// most and is what getrusage reports. On failure the message names `tool`, and the
+/// caller exits with the returned status.
+pub fn tool_runtime(tool: &str) -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("{tool}: cannot start the runtime: {error}");
+            std::process::ExitCode::FAILURE
+        })
+}

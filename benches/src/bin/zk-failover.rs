@@ -62,15 +62,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match zk_benches::tool_runtime("zk-failover") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("zk-failover: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(status) => return status,
     };
     match command {
         Command::Help => {

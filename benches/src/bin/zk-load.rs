@@ -22,17 +22,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // One current-thread runtime: every session is a task on this thread, so the tool's CPU
-    // cost is one core at most and is what getrusage reports.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match zk_benches::tool_runtime("zk-load") {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("zk-load: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(status) => return status,
     };
     match command {
         Command::Help => {
