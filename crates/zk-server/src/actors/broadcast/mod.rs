@@ -123,6 +123,8 @@ pub struct BroadcastActor {
     own_undelivered: VecDeque<Zxid>,
     /// Leader: learners' syncs received and not yet answered (mntr's zk_pending_syncs).
     pending_syncs: usize,
+    /// Leader: sizes of the proposals' payloads (mntr's last/min/max proposal size).
+    proposal_sizes: ProposalSizes,
     failed: bool,
 }
 
@@ -152,6 +154,7 @@ impl BroadcastActor {
             own_unlogged: HashMap::new(),
             own_undelivered: VecDeque::new(),
             pending_syncs: 0,
+            proposal_sizes: ProposalSizes::default(),
             failed: false,
         }
     }
@@ -337,8 +340,12 @@ impl BroadcastActor {
             .count();
         let round = self.peer.election_round().0;
         let pending_syncs = self.pending_syncs;
+        let sizes = self.proposal_sizes;
         self.status.update(|status| {
             status.pending_syncs = pending_syncs;
+            status.last_proposal_size = sizes.last;
+            status.min_proposal_size = sizes.min;
+            status.max_proposal_size = sizes.max;
             status.serving = serving;
             status.leader = leader;
             status.learners = learners;
@@ -350,6 +357,22 @@ impl BroadcastActor {
 
     fn is_voter(&self, id: ServerId) -> bool {
         self.voters.contains(&id)
+    }
+}
+
+/// The sizes of a leader's proposals, for mntr.
+#[derive(Debug, Clone, Copy, Default)]
+struct ProposalSizes {
+    last: usize,
+    min: Option<usize>,
+    max: usize,
+}
+
+impl ProposalSizes {
+    fn record(&mut self, size: usize) {
+        self.last = size;
+        self.max = self.max.max(size);
+        self.min = Some(self.min.map_or(size, |min| min.min(size)));
     }
 }
 
@@ -400,12 +423,7 @@ impl Handler<Propose> for BroadcastActor {
                             "the tree prepared {zxid} but ZAB proposed it as {proposed}"
                         ));
                     }
-                    self.status.update(|status| {
-                        status.last_proposal_size = size;
-                        status.max_proposal_size = status.max_proposal_size.max(size);
-                        status.min_proposal_size =
-                            Some(status.min_proposal_size.map_or(size, |min| min.min(size)));
-                    });
+                    self.proposal_sizes.record(size);
                     self.execute(commands, ctx);
                 }
                 // The epoch is ending; the role change that follows resets the tree.
