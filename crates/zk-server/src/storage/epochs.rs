@@ -5,7 +5,6 @@
 
 use super::error::StorageError;
 use super::files;
-use std::io::Write;
 use std::path::Path;
 use zk_proto::Epoch;
 
@@ -35,16 +34,8 @@ pub fn read(data_dir: &Path, name: &str) -> Result<Epoch, StorageError> {
 pub fn write(data_dir: &Path, name: &str, epoch: Epoch) -> Result<(), StorageError> {
     let dir = files::version_dir(data_dir);
     files::create_dir(&dir)?;
-    let path = dir.join(name);
-    let temp = dir.join(format!("{name}.tmp"));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        writeln!(file, "{}", epoch.0)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
-    })();
-    result.map_err(StorageError::io(&path, "write"))?;
-    files::sync_directory(&dir)
+    files::write_atomically(&dir, name, &[format!("{}\n", epoch.0).as_bytes()])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -110,6 +110,25 @@ pub fn sync_directory(dir: &Path) -> Result<(), StorageError> {
         .map_err(StorageError::io(dir, "fsync directory"))
 }
 
+/// Writes `parts` as the whole of `dir/name`, atomically: into `<name>.tmp`, fsynced, then
+/// renamed over `name` and the directory fsynced. A crash leaves the old file or the new
+/// one, never a mix (snapshots, the epoch files).
+pub fn write_atomically(dir: &Path, name: &str, parts: &[&[u8]]) -> Result<PathBuf, StorageError> {
+    use std::io::Write;
+    let path = dir.join(name);
+    let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
+    let mut file = File::create(&temp_path).map_err(StorageError::io(&temp_path, "create"))?;
+    parts
+        .iter()
+        .try_for_each(|part| file.write_all(part))
+        .and_then(|()| file.sync_all())
+        .map_err(StorageError::io(&temp_path, "write"))?;
+    drop(file);
+    std::fs::rename(&temp_path, &path).map_err(StorageError::io(&temp_path, "rename"))?;
+    sync_directory(dir)?;
+    Ok(path)
+}
+
 /// Removes `path` (used by purging and repair).
 pub fn remove(path: &Path) -> Result<(), StorageError> {
     std::fs::remove_file(path).map_err(StorageError::io(path, "remove"))

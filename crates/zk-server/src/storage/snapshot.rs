@@ -10,9 +10,9 @@
 //! `snapshot.<zxid>` file is either complete or was damaged after the fact; the CRCs tell.
 
 use super::error::StorageError;
-use super::files::{self, SNAPSHOT_PREFIX, TEMP_SUFFIX};
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use super::files::{self, SNAPSHOT_PREFIX};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use zk_proto::Zxid;
 use zk_tree::{DataTree, TreeConfig};
@@ -99,29 +99,14 @@ fn invalid(path: &Path, reason: String) -> StorageError {
 
 /// Writes the snapshot `body` of the tree at `zxid` into `dir` atomically; returns its path.
 pub fn write(dir: &Path, zxid: Zxid, body: &[u8]) -> Result<PathBuf, StorageError> {
-    let name = files::file_name(SNAPSHOT_PREFIX, zxid);
-    let path = dir.join(&name);
-    let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let header = SnapshotHeader {
         format: SNAPSHOT_FILE_FORMAT,
         zxid,
         body_len: body.len() as u64,
         body_crc: crc32fast::hash(body),
     };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&temp_path)
-        .map_err(StorageError::io(&temp_path, "create snapshot"))?;
-    file.write_all(&header.encode())
-        .and_then(|()| file.write_all(body))
-        .and_then(|()| file.sync_all())
-        .map_err(StorageError::io(&temp_path, "write snapshot"))?;
-    drop(file);
-    std::fs::rename(&temp_path, &path).map_err(StorageError::io(&temp_path, "rename snapshot"))?;
-    files::sync_directory(dir)?;
-    Ok(path)
+    let name = files::file_name(SNAPSHOT_PREFIX, zxid);
+    files::write_atomically(dir, &name, &[&header.encode(), body])
 }
 
 /// Reads the snapshot at `path` and checks its header, length and body CRC; returns the
