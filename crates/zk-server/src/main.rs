@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 use zk_server::config::ServerConfig;
 
+/// jemalloc rather than the system allocator: see this crate's Cargo.toml. Only the binary
+/// chooses; the library leaves the choice to whoever embeds it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const USAGE: &str = "\
 zk-server: a ZooKeeper-compatible coordination server
 
