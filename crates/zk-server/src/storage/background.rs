@@ -5,8 +5,8 @@
 //!   once, and reports what is durable (Apache's `SyncRequestProcessor` thread). While it
 //!   has nothing to do, its owner may append and fsync a batch itself
 //!   ([`LogThread::write_here`]): a lone write then costs no thread hand-over. Its log
-//!   gets each new segment ready-made from a third thread, the
-//!   [`super::preallocator`], so that no batch waits for a segment to be zero-filled;
+//!   gets each new segment ready-made, and the zeros ahead of its records, from a third
+//!   thread, the [`super::preallocator`], so that no batch waits for zeros to be written;
 //! - the **snapshot thread** writes snapshot files and runs purges, which can take seconds
 //!   and must not delay log syncs (Apache's snapshot thread and `DatadirCleanupManager`).
 //!

@@ -27,10 +27,11 @@ pub struct StorageConfig {
     /// The seed of the snapshot-point randomness. Injected, so that a run can be replayed;
     /// a server derives it from its id or from entropy at start.
     pub snapshot_seed: u64,
-    /// `preAllocSize` in bytes: each segment starts with this much room for records,
-    /// filled with zeros, so that an fdatasync after an append does not also have to write
-    /// file-size or allocation metadata. A batch that does not fit in what is left starts
-    /// the next segment, which a background thread prepared in advance.
+    /// `preAllocSize` in bytes: the most records one segment holds (a batch that would
+    /// pass it starts the next segment), and the largest step by which a segment's zeros
+    /// grow (at most 4 MiB, see [`super::preallocator::MAX_STEP_BYTES`]). Records are
+    /// written over zeros already on disk, so that an fdatasync after an append does not
+    /// also have to write file-size or allocation metadata.
     pub preallocation_bytes: u64,
     /// `forceSync`: fsync the log before acknowledging. `false` is unsafe: a power loss
     /// loses acknowledged transactions and can leave a log that refuses to load.

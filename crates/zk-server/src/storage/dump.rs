@@ -23,6 +23,7 @@ pub fn dump_snapshot(path: &Path, out: &mut impl Write) -> Result<(), StorageErr
             // that a TTL znode's owner is not mistaken for a session's.
             extended_types_enabled: true,
             super_digest: None,
+            ..TreeConfig::default()
         },
     )
     .map_err(|error| StorageError::InvalidSnapshot {

@@ -18,7 +18,8 @@
 //!   preallocation.
 //! - [`spare`]: the next segment's file, prepared ahead of time under a spare name and
 //!   renamed when the segment starts.
-//! - [`preallocator`]: the thread preparing spares, and the log's handle on it.
+//! - [`preallocator`]: the thread preparing spares and the zeros ahead of the current
+//!   segment, and the log's handle on it.
 //! - [`txn_log`]: [`TxnLog`], the append-only log of segments with group commit
 //!   (`append` then `sync`) and rolling.
 //! - [`snapshot`]: snapshot files: header, atomic write, verified read.

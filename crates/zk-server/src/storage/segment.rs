@@ -2,15 +2,22 @@
 //!
 //! ```text
 //! offset 0   magic "ZKRL" | format u32 LE | first zxid i64 LE | reserved u32 (0) | header CRC32 u32 LE
-//! offset 24  record | record | ... | zeros to the end of the preallocated file
+//! offset 24  record | record | ... | zeros to the end of the file
 //! ```
 //!
 //! The header CRC covers the 20 bytes before it. Records are described in
-//! [`super::record`]. A segment is complete with its header and preallocated zeros,
+//! [`super::record`]. A segment is complete with its header and a first run of zeros,
 //! fsynced, and its directory fsynced, before the first record is acknowledged. It is
 //! either created here in place ([`SegmentWriter::create`]) or made from a spare file
-//! prepared ahead of time ([`super::spare`]). It grows by another preallocation only when
-//! a write would pass its end, which the log avoids by starting a new segment instead.
+//! prepared ahead of time ([`super::spare`]).
+//!
+//! Records are written over zeros that are already on disk, so an fdatasync after an
+//! append has no allocation or file-size metadata to write. The zeros ahead of the records
+//! are kept short, and grow one step at a time as records fill them: the preallocator
+//! thread writes the next step ([`ZeroExtension`]) while the log keeps appending before
+//! it. If no step is ready when a batch needs room, the writer writes the zeros itself
+//! ([`SegmentWriter::write`]). A segment's file ends with at most a few steps of zeros,
+//! which recovery reads as a clean end.
 
 use super::error::StorageError;
 use super::files::{self, LOG_PREFIX};
@@ -203,18 +210,19 @@ pub struct SegmentWriter {
     position: u64,
     /// The file's size: zeros from `position` to here.
     allocated: u64,
-    preallocation_bytes: u64,
+    /// How many zeros the writer adds when it grows the file itself.
+    step_bytes: u64,
     /// Set when the file grew since the last sync: the next sync must also write metadata.
     grown: bool,
 }
 
 impl SegmentWriter {
-    /// Creates `log.<first_zxid>` in `dir`: header, zeros, fsync of file and directory.
-    /// Fails if the file exists: a segment is never overwritten.
+    /// Creates `log.<first_zxid>` in `dir`: header, `step_bytes` of zeros, fsync of file
+    /// and directory. Fails if the file exists: a segment is never overwritten.
     pub fn create(
         dir: &Path,
         first_zxid: Zxid,
-        preallocation_bytes: u64,
+        step_bytes: u64,
     ) -> Result<SegmentWriter, StorageError> {
         let path = dir.join(files::file_name(LOG_PREFIX, first_zxid));
         let file = OpenOptions::new()
@@ -234,10 +242,10 @@ impl SegmentWriter {
             file,
             position: SEGMENT_HEADER_BYTES as u64,
             allocated: SEGMENT_HEADER_BYTES as u64,
-            preallocation_bytes,
+            step_bytes,
             grown: false,
         };
-        writer.preallocate(preallocation_bytes)?;
+        writer.grow(step_bytes)?;
         writer.sync(true)?;
         files::sync_directory(dir)?;
         Ok(writer)
@@ -254,7 +262,7 @@ impl SegmentWriter {
         path: PathBuf,
         file: File,
         allocated: u64,
-        preallocation_bytes: u64,
+        step_bytes: u64,
     ) -> SegmentWriter {
         assert!(
             allocated >= SEGMENT_HEADER_BYTES as u64,
@@ -265,7 +273,7 @@ impl SegmentWriter {
             file,
             position: SEGMENT_HEADER_BYTES as u64,
             allocated,
-            preallocation_bytes,
+            step_bytes,
             grown: false,
         }
     }
@@ -273,6 +281,11 @@ impl SegmentWriter {
     /// Where the next record goes.
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// The file's size: the records, then zeros up to here.
+    pub fn allocated(&self) -> u64 {
+        self.allocated
     }
 
     /// Whether no record was written yet.
@@ -285,14 +298,16 @@ impl SegmentWriter {
         self.position + bytes <= self.allocated
     }
 
-    /// Writes `bytes` (whole records) after the last record, growing the file first if
-    /// they would pass its end. Not durable until [`SegmentWriter::sync`].
+    /// Writes `bytes` (whole records) after the last record, first growing the file by
+    /// whole steps of zeros if they would pass its end. Not durable until
+    /// [`SegmentWriter::sync`]. The caller makes sure that no [`ZeroExtension`] of this
+    /// file is being written when it grows: both would write at the same offset.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
         let end = self.position + bytes.len() as u64;
         if end > self.allocated {
             let needed = end - self.allocated;
-            let chunks = needed.div_ceil(self.preallocation_bytes);
-            self.preallocate(chunks * self.preallocation_bytes)?;
+            let steps = needed.div_ceil(self.step_bytes);
+            self.grow(steps * self.step_bytes)?;
         }
         self.file
             .write_all_at(bytes, self.position)
@@ -316,8 +331,41 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Appends `bytes` zeros to the file (see [`write_zeros`]).
-    fn preallocate(&mut self, bytes: u64) -> Result<(), StorageError> {
+    /// The job of writing `bytes` more zeros at the end of this file on another thread,
+    /// through a second handle on it. Until [`SegmentWriter::extended`] reports it done,
+    /// the writer stays within its current end.
+    pub fn extension(&self, bytes: u64) -> Result<ZeroExtension, StorageError> {
+        let file = self.file.try_clone().map_err(StorageError::io(
+            &self.path,
+            "open a second handle on the log segment",
+        ))?;
+        Ok(ZeroExtension {
+            path: self.path.clone(),
+            file,
+            offset: self.allocated,
+            bytes,
+        })
+    }
+
+    /// Takes in zeros written, made durable, by a [`ZeroExtension`] of this file: records
+    /// may now go up to its end. An extension that does not start at the current end (it
+    /// cannot happen: the writer does not grow while one is out) is ignored.
+    pub fn extended(&mut self, done: ExtendedTo) {
+        if done.from == self.allocated {
+            self.allocated = done.to;
+        } else {
+            tracing::warn!(
+                path = %self.path.display(),
+                from = done.from,
+                allocated = self.allocated,
+                "ignoring zeros written for another end of the log segment"
+            );
+        }
+    }
+
+    /// Appends `bytes` zeros to the file (see [`write_zeros`]); made durable by the next
+    /// sync, which also writes the new size.
+    fn grow(&mut self, bytes: u64) -> Result<(), StorageError> {
         write_zeros(&self.file, &self.path, self.allocated, bytes)?;
         self.allocated += bytes;
         self.grown = true;
@@ -325,26 +373,95 @@ impl SegmentWriter {
     }
 }
 
+/// More zeros for the end of a segment, written on the preallocator thread through its own
+/// handle on the file while the log appends before them.
+#[derive(Debug)]
+pub struct ZeroExtension {
+    path: PathBuf,
+    file: File,
+    /// The segment's end when the extension was asked for: the zeros start here.
+    offset: u64,
+    bytes: u64,
+}
+
+/// A [`ZeroExtension`] written and durable: the file is zeros from `from` to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtendedTo {
+    pub from: u64,
+    pub to: u64,
+}
+
+impl ZeroExtension {
+    /// The segment's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the zeros and makes them durable, [`DURABLE_ZEROS_CHUNK_BYTES`] at a time.
+    pub fn write(self) -> Result<ExtendedTo, StorageError> {
+        write_zeros_durably(&self.file, &self.path, self.offset, self.bytes)?;
+        Ok(ExtendedTo {
+            from: self.offset,
+            to: self.offset + self.bytes,
+        })
+    }
+}
+
+/// The zeros written between two fdatasyncs when a spare or an extension is filled. The
+/// log's fsyncs share the disk with these zeros: a chunk in the disk's queue delays them
+/// by the time it takes to write, so a whole run of zeros at once would. For zeros in the
+/// log's own segment, an fdatasync of the log also writes whatever zeros are not yet
+/// durable, which the chunk bounds too.
+pub const DURABLE_ZEROS_CHUNK_BYTES: u64 = 1 << 20;
+
+/// Writes `bytes` zeros into `file` at `offset`, [`DURABLE_ZEROS_CHUNK_BYTES`] at a time,
+/// each chunk made durable (with the file's new size) before the next is written.
+pub(super) fn write_zeros_durably(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    bytes: u64,
+) -> Result<(), StorageError> {
+    let mut filled = 0;
+    while filled < bytes {
+        let chunk = (bytes - filled).min(DURABLE_ZEROS_CHUNK_BYTES);
+        write_zeros(file, path, offset + filled, chunk)?;
+        file.sync_data()
+            .map_err(StorageError::io(path, "fsync the zeros of a log segment"))?;
+        filled += chunk;
+    }
+    Ok(())
+}
+
 /// Writes `bytes` zeros into `file` at `offset`. Writing real zeros (rather than leaving a
 /// hole, or an unwritten extent as `fallocate` would) means later appends overwrite
 /// allocated blocks, so an fdatasync after them has no allocation metadata to write.
+/// The zeros go in pieces of [`ZERO_WRITE_BYTES`]: each write holds the file's lock, which
+/// the log's own writes to the same file wait for.
 pub(super) fn write_zeros(
     file: &File,
     path: &Path,
     offset: u64,
     bytes: u64,
 ) -> Result<(), StorageError> {
-    const ZERO_CHUNK_BYTES: usize = 1 << 20;
-    let zeros = vec![0u8; ZERO_CHUNK_BYTES.min(bytes as usize).max(1)];
     let mut written = 0;
     while written < bytes {
-        let chunk = (bytes - written).min(zeros.len() as u64) as usize;
-        file.write_all_at(&zeros[..chunk], offset + written)
+        let chunk = (bytes - written).min(ZERO_WRITE_BYTES) as usize;
+        file.write_all_at(&ZEROS[..chunk], offset + written)
             .map_err(StorageError::io(path, "preallocate log segment"))?;
         written += chunk as u64;
     }
     Ok(())
 }
+
+/// The zeros given to one `write` system call by [`write_zeros`].
+const ZERO_WRITE_BYTES: u64 = 64 << 10;
+
+/// The source of every zero write, alive for the whole process. A buffer allocated per
+/// call can be fresh, never-touched memory: the kernel's copy then faults on it, zeroes
+/// the page-cache pages it was filling, and retries (a third of the preallocator's CPU
+/// with jemalloc, seen in `perf` as `folio_zero_new_buffers`).
+static ZEROS: [u8; ZERO_WRITE_BYTES as usize] = [0; ZERO_WRITE_BYTES as usize];
 
 /// Cuts the segment at `path` to `length` bytes and fsyncs it (torn-tail repair).
 pub fn truncate(path: &Path, length: u64) -> Result<(), StorageError> {
@@ -437,6 +554,32 @@ mod tests {
         let (zxids, scan) = scan_zxids(&path);
         assert_eq!(zxids.len(), 500);
         assert_eq!(scan.end, SegmentEnd::Clean);
+    }
+
+    #[test]
+    fn an_extension_moves_the_end_only_from_where_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = SegmentWriter::create(dir.path(), Zxid(1), 256).unwrap();
+        let end = writer.allocated();
+        let extension = writer.extension(512).unwrap();
+        assert_eq!(extension.path(), writer.path());
+        let done = extension.write().unwrap();
+        assert_eq!(
+            done,
+            ExtendedTo {
+                from: end,
+                to: end + 512
+            }
+        );
+        assert_eq!(std::fs::metadata(writer.path()).unwrap().len(), end + 512);
+        writer.extended(ExtendedTo {
+            from: end + 1,
+            to: end + 4096,
+        });
+        assert_eq!(writer.allocated(), end, "zeros for another end are ignored");
+        writer.extended(done);
+        assert_eq!(writer.allocated(), end + 512);
+        assert!(writer.fits(512 + 256) && !writer.fits(512 + 257));
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! The spare segment: the next log segment's file, prepared ahead of time so that starting
-//! a segment costs a header write, a rename and a directory fsync instead of writing
-//! `preAllocSize` of zeros while commits wait.
+//! a segment costs a header write, a rename and a directory fsync instead of writing its
+//! first run of zeros while commits wait.
 //!
 //! A segment is named after its first zxid, which is known only when its first batch is
 //! written. So the spare is prepared under a fixed name, [`SPARE_FILE_NAME`]: created, filled
-//! with zeros (header space included) one chunk and one fdatasync at a time, fsynced, and
-//! its directory fsynced. When the log
-//! needs a new segment, [`SpareSegment::activate`] writes the header into the zeros at
-//! offset 0, renames the file to `log.<first zxid>` and fsyncs the directory, all before the
-//! first record is written.
+//! with zeros (header space, then one growth step) one chunk and one fdatasync at a time,
+//! fsynced, and its directory fsynced. When the log needs a new segment,
+//! [`SpareSegment::activate`] writes the header into the zeros at offset 0, renames the
+//! file to `log.<first zxid>` and fsyncs the directory, all before the first record is
+//! written. Later zeros are added to the segment a step at a time, as records fill it
+//! (see [`super::preallocator`]).
 //!
 //! Crashes are harmless at every step:
 //! - before the rename, the spare holds no record: [`remove_leftover`] removes it at start
@@ -30,9 +31,6 @@ use zk_proto::Zxid;
 /// recovery and purging never take it for one.
 pub const SPARE_FILE_NAME: &str = "log.spare.tmp";
 
-/// The zeros written to a spare between two fsyncs (see [`fill_with_zeros`]).
-pub const SPARE_FILL_CHUNK_BYTES: u64 = 1 << 20;
-
 /// A complete, durable, zero-filled segment file without a header, waiting to become the
 /// next segment.
 #[derive(Debug)]
@@ -40,16 +38,17 @@ pub struct SpareSegment {
     dir: PathBuf,
     path: PathBuf,
     file: File,
-    /// The file's size: room for the header plus the preallocation.
+    /// The file's size: room for the header plus `step_bytes`.
     allocated: u64,
-    preallocation_bytes: u64,
+    /// The zeros it holds for records, and the step by which the segment grows later.
+    step_bytes: u64,
 }
 
 impl SpareSegment {
-    /// Creates the spare in `dir`, with room for a header and `preallocation_bytes` of
-    /// records, all zeros; fsyncs it and `dir`. Fails if a spare exists already. A failed
-    /// preparation removes what it wrote.
-    pub fn prepare(dir: &Path, preallocation_bytes: u64) -> Result<SpareSegment, StorageError> {
+    /// Creates the spare in `dir`, with room for a header and `step_bytes` of records, all
+    /// zeros; fsyncs it and `dir`. Fails if a spare exists already. A failed preparation
+    /// removes what it wrote.
+    pub fn prepare(dir: &Path, step_bytes: u64) -> Result<SpareSegment, StorageError> {
         let path = dir.join(SPARE_FILE_NAME);
         let file = OpenOptions::new()
             .read(true)
@@ -57,8 +56,8 @@ impl SpareSegment {
             .create_new(true)
             .open(&path)
             .map_err(StorageError::io(&path, "create the spare log segment"))?;
-        let allocated = SEGMENT_HEADER_BYTES as u64 + preallocation_bytes;
-        let filled = fill_with_zeros(&file, &path, allocated)
+        let allocated = SEGMENT_HEADER_BYTES as u64 + step_bytes;
+        let filled = segment::write_zeros_durably(&file, &path, 0, allocated)
             .and_then(|()| {
                 file.sync_all()
                     .map_err(StorageError::io(&path, "fsync the spare log segment"))
@@ -75,7 +74,7 @@ impl SpareSegment {
             path,
             file,
             allocated,
-            preallocation_bytes,
+            step_bytes,
         })
     }
 
@@ -116,7 +115,7 @@ impl SpareSegment {
             target,
             self.file,
             self.allocated,
-            self.preallocation_bytes,
+            self.step_bytes,
         ))
     }
 
@@ -125,21 +124,6 @@ impl SpareSegment {
         drop(self.file);
         files::remove(&self.path)
     }
-}
-
-/// Writes `bytes` zeros to the new `file`, a chunk at a time, each made durable before the
-/// next is written. The log's fsyncs share the disk with this: a chunk in the disk's queue
-/// delays them by the time it takes to write, so a whole `preAllocSize` at once would.
-fn fill_with_zeros(file: &File, path: &Path, bytes: u64) -> Result<(), StorageError> {
-    let mut filled = 0;
-    while filled < bytes {
-        let chunk = (bytes - filled).min(SPARE_FILL_CHUNK_BYTES);
-        segment::write_zeros(file, path, filled, chunk)?;
-        file.sync_data()
-            .map_err(StorageError::io(path, "fsync the spare log segment"))?;
-        filled += chunk;
-    }
-    Ok(())
 }
 
 /// Removes a spare left in `dir` by an earlier run; returns whether there was one. Its

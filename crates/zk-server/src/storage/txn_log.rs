@@ -6,18 +6,22 @@
 //! named after its first zxid. The log never appends to a segment of an earlier run: the
 //! first sync after opening starts a new segment, as Apache's does.
 //!
-//! A batch that does not fit in the zeros left in the current segment starts a new segment
-//! too (when the segment holds records), rather than growing it: growing means writing
-//! `preAllocSize` of zeros, and then fsyncing the file's new size, while the batch waits. A
-//! batch is never split between two segments, so a crash can tear only the last one.
+//! A segment holds at most `preAllocSize` of records: a batch that would pass that starts
+//! a new segment too (when the segment holds records). A batch is never split between two
+//! segments, so a crash can tear only the last one.
 //!
-//! New segments are created in place, or, after [`TxnLog::preallocate_in_background`],
-//! made from spares that a [`Preallocator`] thread prepares ahead of time.
+//! Records are written over zeros already on disk. A segment starts with one step of zeros
+//! ([`preallocator::step_bytes`]) and gets another as records fill it. Without a
+//! preallocator, the log writes the zeros itself: it creates each segment in place, and
+//! grows it in place when a batch needs room. After
+//! [`TxnLog::preallocate_in_background`], a [`Preallocator`] thread prepares each next
+//! segment ahead of time and writes the next step of zeros while the log appends before
+//! it; the log still writes them itself when the thread failed or is gone.
 
 use super::config::StorageConfig;
 use super::error::StorageError;
 use super::files;
-use super::preallocator::Preallocator;
+use super::preallocator::{self, BeforeWrite, Preallocator, Runway};
 use super::record;
 use super::segment::{self, SegmentWriter};
 use super::spare;
@@ -56,16 +60,31 @@ pub struct NewSegments {
     pub created_in_place: u64,
 }
 
+/// How the log's segments got their zeros ahead of the records, since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentGrowth {
+    /// Steps of zeros written by the preallocator thread.
+    pub extended_ahead: u64,
+    /// Batches that waited for the thread to finish a step.
+    pub waits: u64,
+    /// Batches for which the log wrote zeros itself (no step under way, or it failed).
+    pub grown_in_place: u64,
+}
+
 /// The append side of the transaction log. One per log directory.
 #[derive(Debug)]
 pub struct TxnLog {
     dir: PathBuf,
+    /// `preAllocSize`: the most records a segment holds (unless one batch is larger).
     preallocation_bytes: u64,
+    /// The zeros a segment starts with, and gets each time it runs low.
+    step_bytes: u64,
     force_sync: bool,
     max_txn_bytes: usize,
     segment: Option<SegmentWriter>,
     preallocator: Option<Preallocator>,
     new_segments: NewSegments,
+    growth: SegmentGrowth,
     /// Records appended and not yet written.
     buffer: Vec<u8>,
     buffered_first: Option<Zxid>,
@@ -87,11 +106,13 @@ impl TxnLog {
         Ok(TxnLog {
             dir,
             preallocation_bytes: config.preallocation_bytes,
+            step_bytes: preallocator::step_bytes(config.preallocation_bytes),
             force_sync: config.force_sync,
             max_txn_bytes: config.max_txn_bytes,
             segment: None,
             preallocator: None,
             new_segments: NewSegments::default(),
+            growth: SegmentGrowth::default(),
             buffer: Vec::new(),
             buffered_first: None,
             buffered_count: 0,
@@ -100,11 +121,12 @@ impl TxnLog {
         })
     }
 
-    /// Starts a thread that prepares each next segment's file ahead of time, so that
-    /// starting a segment no longer writes `preAllocSize` of zeros while a batch waits.
+    /// Starts a thread that prepares each next segment's file ahead of time, and adds
+    /// zeros to the current one before the records reach their end, so that no batch
+    /// waits for zeros to be written.
     pub fn preallocate_in_background(&mut self) -> Result<(), StorageError> {
         if self.preallocator.is_none() {
-            self.preallocator = Some(Preallocator::spawn(&self.dir, self.preallocation_bytes)?);
+            self.preallocator = Some(Preallocator::spawn(&self.dir, self.step_bytes)?);
         }
         Ok(())
     }
@@ -117,6 +139,11 @@ impl TxnLog {
     /// How the new segments were made since the log was opened.
     pub fn new_segments(&self) -> NewSegments {
         self.new_segments
+    }
+
+    /// How the segments got their zeros since the log was opened.
+    pub fn growth(&self) -> SegmentGrowth {
+        self.growth
     }
 
     /// The zxid of the last txn appended.
@@ -173,14 +200,25 @@ impl TxnLog {
         };
         let batch_bytes = self.buffer.len() as u64;
         let segment = match self.segment.take() {
-            Some(segment) if segment.is_empty() || segment.fits(batch_bytes) => segment,
+            Some(segment) if segment.is_empty() || self.has_room(&segment, batch_bytes) => segment,
             // A full segment is closed like a rolled one: its records were synced by the
             // sync before this one. A batch larger than a whole new segment grows it.
-            Some(_) | None => self.new_segment(first)?,
+            Some(_) => {
+                self.segment_closed();
+                self.new_segment(first)?
+            }
+            None => self.new_segment(first)?,
         };
         let segment = self.segment.insert(segment);
+        make_room(
+            segment,
+            self.preallocator.as_mut(),
+            batch_bytes,
+            &mut self.growth,
+        );
         segment.write(&self.buffer)?;
         segment.sync(self.force_sync)?;
+        self.ask_for_zeros_ahead();
         let synced = Synced {
             through: self.last_appended,
             txn_count: self.buffered_count,
@@ -197,6 +235,7 @@ impl TxnLog {
     pub fn roll(&mut self) -> Result<Synced, StorageError> {
         let synced = self.sync()?;
         self.segment = None;
+        self.segment_closed();
         Ok(synced)
     }
 
@@ -205,6 +244,7 @@ impl TxnLog {
     /// just past it; the next append starts a new segment.
     pub fn truncate_after(&mut self, after: Zxid) -> Result<(), StorageError> {
         self.roll()?;
+        self.stop_writing_zeros();
         let segments = files::list(&self.dir, files::LOG_PREFIX)?;
         for file in segments.iter().rev() {
             if file.zxid > after {
@@ -234,6 +274,7 @@ impl TxnLog {
     /// SNAP), already written, and the log restarts after it.
     pub fn restart_after_snapshot(&mut self, snapshot_zxid: Zxid) -> Result<(), StorageError> {
         self.roll()?;
+        self.stop_writing_zeros();
         for file in files::list(&self.dir, files::LOG_PREFIX)? {
             files::remove(&file.path)?;
         }
@@ -252,13 +293,95 @@ impl TxnLog {
             }
         }
         self.new_segments.created_in_place += 1;
-        SegmentWriter::create(&self.dir, first, self.preallocation_bytes)
+        SegmentWriter::create(&self.dir, first, self.step_bytes)
+    }
+
+    /// Whether `batch_bytes` more fit in `segment`: within the zeros it has, or within
+    /// `preAllocSize` of records.
+    fn has_room(&self, segment: &SegmentWriter, batch_bytes: u64) -> bool {
+        let runway = Runway::of(segment, self.step_bytes, self.preallocation_bytes);
+        segment.fits(batch_bytes) || runway.position + batch_bytes <= runway.limit
+    }
+
+    /// After a write: asks the preallocator for the next step of zeros, if they run low.
+    fn ask_for_zeros_ahead(&mut self) {
+        let (Some(segment), Some(preallocator)) = (&self.segment, &mut self.preallocator) else {
+            return;
+        };
+        let runway = Runway::of(segment, self.step_bytes, self.preallocation_bytes);
+        let Some(bytes) = preallocator::extension_wanted(runway, preallocator.extension_out())
+        else {
+            return;
+        };
+        match segment.extension(bytes) {
+            // Not sent (the thread is busy with a closed segment's zeros, or gone): asked
+            // again after the next write, and the log grows the segment itself if it must.
+            Ok(extension) => {
+                preallocator.request_extension(extension);
+            }
+            Err(error) => tracing::warn!(%error, "cannot ask for zeros ahead of the log"),
+        }
+    }
+
+    /// The current segment was closed: the zeros being written for it, if any, are no
+    /// longer waited for.
+    fn segment_closed(&mut self) {
+        if let Some(preallocator) = &mut self.preallocator {
+            preallocator.segment_closed();
+        }
+    }
+
+    /// Waits until the preallocator writes into no segment, before segments are cut or
+    /// removed: zeros written after a cut would leave a hole and then zeros there.
+    fn stop_writing_zeros(&mut self) {
+        if let Some(preallocator) = &mut self.preallocator {
+            preallocator.wait_until_no_extension_is_out();
+        }
+    }
+}
+
+/// Before writing `batch_bytes` to `segment`: takes in zeros the preallocator has written
+/// for it, and waits for those being written if the batch needs them. A batch that still
+/// does not fit makes the write grow the segment in place, with no extension out.
+fn make_room(
+    segment: &mut SegmentWriter,
+    preallocator: Option<&mut Preallocator>,
+    batch_bytes: u64,
+    growth: &mut SegmentGrowth,
+) {
+    if let Some(preallocator) = preallocator {
+        if let Some(done) = preallocator.finished_extension() {
+            segment.extended(done);
+            growth.extended_ahead += 1;
+        }
+        let fits = segment.fits(batch_bytes);
+        match preallocator::before_write(fits, preallocator.extension_out()) {
+            BeforeWrite::Write | BeforeWrite::GrowInPlace => {}
+            BeforeWrite::WaitForExtension => {
+                let started = std::time::Instant::now();
+                growth.waits += 1;
+                if let Some(done) = preallocator.wait_for_extension() {
+                    segment.extended(done);
+                    growth.extended_ahead += 1;
+                }
+                tracing::debug!(
+                    waited_us = started.elapsed().as_micros() as u64,
+                    batch_bytes,
+                    "a log batch waited for the zeros ahead of it"
+                );
+            }
+        }
+    }
+    if !segment.fits(batch_bytes) {
+        growth.grown_in_place += 1;
+        tracing::debug!(batch_bytes, "a log batch grows its segment in place");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::preallocator::Gate;
     use crate::storage::segment;
     use zk_proto::{Epoch, SessionId};
     use zk_tree::TxnBody;
@@ -511,5 +634,202 @@ mod tests {
         std::fs::write(log_dir.join(spare::SPARE_FILE_NAME), b"partial").unwrap();
         let log = TxnLog::open(&config(dir.path()), Zxid::ZERO).unwrap();
         assert!(!log.dir().join(spare::SPARE_FILE_NAME).exists());
+    }
+
+    /// A log whose segments hold up to 1 MiB of records and grow in steps of [`STEP`].
+    const STEP: u64 = 1024;
+
+    fn stepped_config(dir: &Path) -> StorageConfig {
+        StorageConfig {
+            preallocation_bytes: 1 << 20,
+            ..StorageConfig::new(dir)
+        }
+    }
+
+    fn stepped_log(dir: &Path) -> TxnLog {
+        let mut log = TxnLog::open(&stepped_config(dir), Zxid::ZERO).unwrap();
+        log.step_bytes = STEP;
+        log
+    }
+
+    /// Appends and syncs batches of `size` txns until `done(log)`; returns the next zxid.
+    fn write_until(
+        log: &mut TxnLog,
+        mut next: i64,
+        size: i64,
+        done: impl Fn(&TxnLog) -> bool,
+    ) -> i64 {
+        while !done(log) {
+            log.append(&txns(next..=next + size - 1)).unwrap();
+            log.sync().unwrap();
+            next += size;
+        }
+        next
+    }
+
+    fn extension_out(log: &TxnLog) -> bool {
+        log.preallocator.as_ref().unwrap().extension_out()
+    }
+
+    fn segment_end(log: &TxnLog) -> (u64, u64) {
+        let segment = log.segment.as_ref().unwrap();
+        (segment.position(), segment.allocated())
+    }
+
+    fn scan_segment(path: &Path) -> (Vec<i64>, segment::SegmentScan) {
+        let mut zxids = Vec::new();
+        let scan = segment::scan(path, 1 << 20, |_, txn| {
+            zxids.push(txn.zxid.0);
+            Ok(())
+        })
+        .unwrap();
+        (zxids, scan)
+    }
+
+    #[test]
+    fn long_runs_of_appends_across_many_steps_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = stepped_log(dir.path());
+        log.preallocate_in_background().unwrap();
+        let mut next = 1;
+        for batch in 0..600 {
+            let size = 1 + batch % 13;
+            log.append(&txns(next..=next + size - 1)).unwrap();
+            log.sync().unwrap();
+            next += size;
+        }
+        let growth = log.growth();
+        assert_eq!(growth.grown_in_place, 0, "{growth:?}");
+        assert!(growth.extended_ahead > 50, "{growth:?}");
+        let path = log.current_segment().unwrap().to_owned();
+        drop(log);
+        let (zxids, scan) = scan_segment(&path);
+        assert_eq!(zxids, (1..next).collect::<Vec<_>>());
+        assert_eq!(scan.end, segment::SegmentEnd::Clean);
+        assert!(
+            scan.file_len - scan.valid_end < STEP + STEP / 2,
+            "zeros stay within a step and a half of the records: {scan:?}"
+        );
+    }
+
+    #[test]
+    fn a_batch_waits_for_the_zeros_being_written_instead_of_writing_over_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = stepped_log(dir.path());
+        let (preallocator, gate) = Preallocator::gated(&log.dir, STEP);
+        log.preallocator = Some(preallocator);
+        // Past half a step, the log asks for the next one, which the gate holds.
+        let next = write_until(&mut log, 1, 5, extension_out);
+        let (position, allocated) = segment_end(&log);
+        // About 20 bytes a record: this batch passes the zeros already there.
+        let batch = txns(next..=next + 40);
+        assert!(position + 20 * 41 > allocated);
+        let writer = std::thread::spawn(move || {
+            log.append(&batch).unwrap();
+            log.sync().unwrap();
+            log
+        });
+        gate.send(Gate::Write).unwrap();
+        let log = writer.join().unwrap();
+        let growth = log.growth();
+        assert_eq!((growth.extended_ahead, growth.grown_in_place), (1, 0));
+        assert_eq!(segment_end(&log).1, allocated + STEP);
+        let (zxids, scan) = scan_segment(log.current_segment().unwrap());
+        assert_eq!(zxids, (1..=next + 40).collect::<Vec<_>>());
+        assert_eq!(scan.end, segment::SegmentEnd::Clean);
+    }
+
+    #[test]
+    fn when_no_zeros_come_from_the_preallocator_the_log_grows_segments_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = stepped_log(dir.path());
+        let (preallocator, gate) = Preallocator::gated(&log.dir, STEP);
+        log.preallocator = Some(preallocator);
+        for _ in 0..100 {
+            gate.send(Gate::Fail).unwrap();
+        }
+        let next = write_until(&mut log, 1, 5, |log| log.growth().grown_in_place >= 3);
+        assert_eq!(log.growth().extended_ahead, 0);
+        // The thread gone: segments are created and grown in place.
+        log.preallocator = Some(Preallocator::without_thread());
+        log.roll().unwrap();
+        let grown_before = log.growth().grown_in_place;
+        let last = write_until(&mut log, next, 5, |log| {
+            log.growth().grown_in_place >= grown_before + 3
+        });
+        assert_eq!(log.new_segments().created_in_place, 1);
+        let all: Vec<i64> = logged_zxids(log.dir())
+            .into_iter()
+            .flat_map(|(_, zxids)| zxids)
+            .collect();
+        assert_eq!(all, (1..last).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_roll_while_zeros_are_being_written_leaves_a_valid_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = stepped_log(dir.path());
+        let (preallocator, gate) = Preallocator::gated(&log.dir, STEP);
+        log.preallocator = Some(preallocator);
+        let next = write_until(&mut log, 1, 5, extension_out);
+        let first_segment = log.current_segment().unwrap().to_owned();
+        let (_, first_allocated) = segment_end(&log);
+        log.roll().unwrap();
+        assert!(!extension_out(&log), "it belongs to the closed segment");
+        // While the closed segment's zeros are held, the new one grows in place.
+        let next = write_until(&mut log, next, 5, |log| log.growth().grown_in_place > 0);
+        gate.send(Gate::Write).unwrap();
+        drop(gate);
+        log.preallocator
+            .as_mut()
+            .unwrap()
+            .wait_until_no_extension_is_out();
+        let extended_before = log.growth().extended_ahead;
+        let last = write_until(&mut log, next, 5, |log| {
+            log.growth().extended_ahead > extended_before
+        });
+        drop(log);
+        let first_len = std::fs::metadata(&first_segment).unwrap().len();
+        assert_eq!(
+            first_len,
+            first_allocated + STEP,
+            "zeros added after the roll"
+        );
+        let segments = logged_zxids(&files::version_dir(dir.path()));
+        assert_eq!(segments.len(), 2);
+        let all: Vec<i64> = segments.into_iter().flat_map(|(_, zxids)| zxids).collect();
+        assert_eq!(all, (1..last).collect::<Vec<_>>());
+        let recovered =
+            crate::storage::recover(&stepped_config(dir.path()), zk_tree::TreeConfig::default())
+                .unwrap();
+        assert_eq!(recovered.tree.last_applied_zxid(), Zxid(last - 1));
+        assert_eq!(recovered.repaired_tail, None);
+    }
+
+    #[test]
+    fn truncating_waits_for_the_zeros_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = stepped_log(dir.path());
+        let (preallocator, gate) = Preallocator::gated(&log.dir, STEP);
+        log.preallocator = Some(preallocator);
+        let next = write_until(&mut log, 1, 5, extension_out);
+        let path = log.current_segment().unwrap().to_owned();
+        let truncating = std::thread::spawn(move || {
+            log.truncate_after(Zxid(10)).unwrap();
+            log
+        });
+        gate.send(Gate::Write).unwrap();
+        let mut log = truncating.join().unwrap();
+        let (zxids, scan) = scan_segment(&path);
+        assert_eq!(zxids, (1..=10).collect::<Vec<_>>());
+        assert_eq!(scan.file_len, scan.valid_end, "no zeros after the cut");
+        assert!(next > 11);
+        log.append(&txns(11..=12)).unwrap();
+        log.sync().unwrap();
+        let all: Vec<i64> = logged_zxids(log.dir())
+            .into_iter()
+            .flat_map(|(_, zxids)| zxids)
+            .collect();
+        assert_eq!(all, (1..=12).collect::<Vec<_>>());
     }
 }
