@@ -102,6 +102,9 @@ fn tree_config(config: &ServerConfig) -> TreeConfig {
     TreeConfig {
         extended_types_enabled: config.extended_types_enabled,
         super_digest: config.super_digest.clone(),
+        // One random seed per process: clients cannot choose names that collide in the
+        // child index (see `TreeConfig::index_seed`).
+        index_seed: *PROCESS_INDEX_SEED,
     }
 }
 
@@ -111,7 +114,7 @@ async fn run_standalone(
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
     let recovered = storage::recover(&storage_config, tree_config(&config))?;
-    let mut tree = recovered.tree;
+    let tree = recovered.tree;
     tracing::info!(
         zxid = %tree.last_applied_zxid(),
         znodes = tree.node_count(),
@@ -119,8 +122,6 @@ async fn run_standalone(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "data recovered"
     );
-    // A per-process seed keeps clients from choosing names that collide in the child index.
-    tree.set_index_seed(random_seed());
     let restored_sessions: Vec<_> = tree.sessions().collect();
     let snapshot_after_replay = recovered.replayed_txns > 0;
 
@@ -155,8 +156,7 @@ async fn run_ensemble_member(
     let started = std::time::Instant::now();
     let quorum_recovered = storage::recover_for_quorum(&storage_config, tree_config(&config))?;
     let recovered = quorum_recovered.recovered;
-    let mut tree = recovered.tree;
-    tree.set_index_seed(random_seed());
+    let tree = recovered.tree;
     let persisted = PersistedState {
         accepted_epoch: epochs::read(&config.data_dir, epochs::ACCEPTED_EPOCH_FILE)?,
         current_epoch: epochs::read(&config.data_dir, epochs::CURRENT_EPOCH_FILE)?,
@@ -362,6 +362,9 @@ async fn serve_clients(
     tracing::info!("shutting down");
     outcome
 }
+
+/// The child index's seed for every tree this process builds or restores.
+static PROCESS_INDEX_SEED: std::sync::LazyLock<u64> = std::sync::LazyLock::new(random_seed);
 
 /// A random 64-bit value from the standard library's per-process hashing keys.
 pub fn random_seed() -> u64 {

@@ -18,14 +18,27 @@ pub struct ChildIndex {
 
 impl Default for ChildIndex {
     fn default() -> Self {
-        ChildIndex {
-            table: HashTable::new(),
-            seed: DEFAULT_SEED,
-        }
+        ChildIndex::with_seed(DEFAULT_SEED)
     }
 }
 
 impl ChildIndex {
+    /// An empty index whose layout follows `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        ChildIndex {
+            table: HashTable::new(),
+            seed,
+        }
+    }
+
+    /// Makes room for `additional` more nodes at once, so that loading a snapshot does
+    /// not rehash the table at every doubling (each rehash reads every node again).
+    pub fn reserve(&mut self, arena: &NodeArena, additional: usize) {
+        let seed = self.seed;
+        self.table
+            .reserve(additional, |&id| Self::node_hash(seed, arena, id));
+    }
+
     fn key_hash(seed: u64, parent: NodeId, name: &[u8]) -> u64 {
         Mixer::new(seed)
             .word(u64::from(parent))

@@ -236,6 +236,7 @@ impl DataTree {
         acls: &[Vec<Acl>],
     ) -> Result<(), TreeError> {
         let corrupt = |why: String| TreeError::SnapshotCorrupt(why);
+        self.index.reserve(&self.nodes, nodes.len());
         let mut records = nodes.into_iter();
         let root = records.next().ok_or_else(|| corrupt("no root".into()))?;
         if !root.name.is_empty() {

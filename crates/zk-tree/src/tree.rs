@@ -19,8 +19,8 @@ pub const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
 /// `/zookeeper/config`: the ensemble's dynamic configuration (read-only to clients).
 pub const CONFIG_ZOOKEEPER: &str = "/zookeeper/config";
 
-/// Settings that change what the tree accepts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Settings that change what the tree accepts, and how it lays out its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeConfig {
     /// Apache's `zookeeper.extendedTypesEnabled`: TTL znodes are allowed (otherwise a TTL
     /// create fails with `Unimplemented`).
@@ -28,6 +28,21 @@ pub struct TreeConfig {
     /// Apache's `zookeeper.DigestAuthenticationProvider.superDigest`: the digest id
     /// (`"user:base64(sha1(user:password))"`) of the superuser.
     pub super_digest: Option<String>,
+    /// The child index's seed. The index's layout, never its answers, depends on it: a
+    /// host facing untrusted clients picks a random one per process, so that nobody can
+    /// choose names that collide in the index. Set before the tree is built (or restored),
+    /// it costs nothing; [`DataTree::set_index_seed`] rebuilds the index.
+    pub index_seed: u64,
+}
+
+impl Default for TreeConfig {
+    fn default() -> Self {
+        TreeConfig {
+            extended_types_enabled: false,
+            super_digest: None,
+            index_seed: crate::index::DEFAULT_SEED,
+        }
+    }
 }
 
 /// The znode tree: every znode with its data, stat and ACL, the sessions, and the indexes
@@ -90,9 +105,9 @@ impl DataTree {
     /// A tree with no node at all (for restoring snapshots).
     pub(crate) fn empty(config: TreeConfig) -> Self {
         DataTree {
+            index: ChildIndex::with_seed(config.index_seed),
             config,
             nodes: NodeArena::new(),
-            index: ChildIndex::default(),
             acls: AclCache::default(),
             sessions: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
@@ -547,6 +562,20 @@ mod tests {
         tree.set_index_seed(12345);
         tree.check_invariants();
         assert!(tree.lookup(CONFIG_ZOOKEEPER).is_some());
+    }
+
+    #[test]
+    fn a_tree_restored_with_a_seed_answers_like_the_original() {
+        let original = DataTree::new(TreeConfig::default());
+        let seeded = TreeConfig {
+            index_seed: 0xfeed,
+            ..TreeConfig::default()
+        };
+        let restored = DataTree::from_snapshot_bytes(&original.to_snapshot_bytes(), seeded)
+            .expect("a snapshot of a new tree restores");
+        restored.check_invariants();
+        assert!(restored.lookup(CONFIG_ZOOKEEPER).is_some());
+        assert_eq!(restored.to_snapshot_bytes(), original.to_snapshot_bytes());
     }
 
     #[test]

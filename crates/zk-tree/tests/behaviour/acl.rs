@@ -158,6 +158,7 @@ fn superusers_pass_every_check() {
     let mut h = Harness::with_config(TreeConfig {
         extended_types_enabled: false,
         super_digest: Some(root),
+        ..TreeConfig::default()
     });
     h.write(
         &anyone(),

@@ -35,6 +35,7 @@ impl Harness {
         Harness::with_config(TreeConfig {
             extended_types_enabled: true,
             super_digest: None,
+            ..TreeConfig::default()
         })
     }
 

@@ -279,8 +279,7 @@ impl Handler<InstallTree> for TreeActor {
 
     fn handle(&mut self, install: InstallTree, _: &mut Self::Context) {
         match DataTree::from_snapshot_bytes(&install.bytes, self.tree_config.clone()) {
-            Ok(mut tree) => {
-                tree.set_index_seed(crate::server::random_seed());
+            Ok(tree) => {
                 tracing::info!(zxid = %install.zxid, znodes = tree.node_count(), "installed the leader's snapshot");
                 self.pipeline.replace_tree(tree);
                 self.stats
