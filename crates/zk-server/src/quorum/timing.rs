@@ -16,8 +16,12 @@ const FINALIZE_WAIT_MS: u32 = 200;
 /// The longest wait between two rounds of election notifications (ZooKeeper doubles up to
 /// 60 s; shorter here, so that a server whose notifications were lost catches up sooner).
 const NOTIFICATION_INTERVAL_MAX_MS: u32 = 2_000;
-/// How often a learner repeats FOLLOWERINFO while its leader does not answer.
-const FOLLOWER_INFO_RETRY_MS: u32 = 200;
+/// How often a learner repeats FOLLOWERINFO while its leader does not answer: one tick.
+/// After a failover the new leader and its followers decide within milliseconds of each
+/// other, and a FOLLOWERINFO sent just before the leader decided is lost (the hosts drop
+/// messages to a peer they have no connection with); every tick of wait here is a tick
+/// of failover time. It is a small message, sent only until the leader answers.
+const FOLLOWER_INFO_RETRY_MS: u32 = CORE_TICK_TARGET_MS;
 /// Proposals waiting for a quorum before new writes wait (matches the pipeline's limit).
 pub const OUTSTANDING_PROPOSALS_MAX: usize = 100_000;
 
