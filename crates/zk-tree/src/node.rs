@@ -1,9 +1,11 @@
 //! Znodes and the arena that stores them.
 //!
-//! A [`Node`] is kept small (112 bytes plus its name and data): no full path (the path is
-//! the chain of parents), the name and the data share one allocation, the ACL is a 4-byte
-//! handle, and children form an intrusive doubly linked list (first child, next and
-//! previous sibling), so adding or removing a child is O(1) without a per-node collection.
+//! A [`Node`] is kept small (92 bytes plus its name and data): no full path (the path is
+//! the chain of parents), the name and the data share one allocation behind a thin
+//! pointer (`payload`), the stat is packed to 60 bytes and every other field to 4-byte
+//! alignment (no padding), the ACL is a 4-byte handle, and children form an intrusive
+//! doubly linked list (first child, next and previous sibling), so adding or removing a
+//! child is O(1) without a per-node collection.
 //! Nodes live in fixed-size chunks addressed by a 32-bit [`NodeId`]: growing never moves
 //! or copies existing nodes and wastes at most one chunk.
 //!
@@ -12,8 +14,11 @@
 //! A chunk that a clone still shares is copied on its first change; after that, and in a
 //! tree that was never cloned, a change costs one reference-count check.
 
+mod payload;
+
 use crate::acl_cache::AclId;
 use crate::stat::StatPersisted;
+use payload::Payload;
 use std::sync::Arc;
 
 /// The index of a node in the [`NodeArena`].
@@ -26,23 +31,18 @@ pub const NONE: NodeId = u32::MAX;
 pub const ROOT: NodeId = 0;
 
 /// Nodes per chunk of the arena. It bounds the work of the first change to a chunk that a
-/// snapshot shares: copying 1024 nodes (112 KiB, plus one allocation per name and data)
+/// snapshot shares: copying 1024 nodes (92 KiB, plus one allocation per name and data)
 /// took 0.25-0.38 ms on a busy 2-core machine (`tests/snapshot_cost.rs`), a delay one
 /// write can absorb. Smaller chunks would lengthen the table of chunk pointers that every
 /// clone copies (1000 entries at a million znodes).
 const CHUNK_NODES: usize = 1024;
 
-/// Set in `name_len_flags` when the data is null (which clients can tell from empty).
-const DATA_NULL_FLAG: u32 = 1 << 31;
-
 /// One znode.
 #[derive(Debug, Clone)]
 pub struct Node {
     pub stat: StatPersisted,
-    /// The name's bytes followed by the data's bytes.
-    payload: Box<[u8]>,
-    /// The name's length in bytes, and [`DATA_NULL_FLAG`].
-    name_len_flags: u32,
+    /// The name and the data (null or not).
+    payload: Payload,
     pub acl: AclId,
     pub parent: NodeId,
     pub first_child: NodeId,
@@ -54,72 +54,50 @@ pub struct Node {
 impl Node {
     /// A childless, unlinked node.
     pub fn new(name: &str, data: Option<&[u8]>, acl: AclId, stat: StatPersisted) -> Self {
-        let mut node = Node {
+        Node {
             stat,
-            payload: Box::default(),
-            name_len_flags: 0,
+            payload: Payload::new(name.as_bytes(), data),
             acl,
             parent: NONE,
             first_child: NONE,
             next_sibling: NONE,
             prev_sibling: NONE,
             num_children: 0,
-        };
-        node.set_payload(name.as_bytes(), data);
-        node
+        }
     }
 
     /// The name as bytes (cheap: the index compares bytes).
+    #[inline]
     pub fn name_bytes(&self) -> &[u8] {
-        &self.payload[..self.name_len()]
+        self.payload.name()
     }
 
     /// The name (the last segment of the path; empty for the root).
+    #[inline]
     pub fn name(&self) -> &str {
         std::str::from_utf8(self.name_bytes()).expect("names are stored from &str")
     }
 
     /// The data; `None` when it was set to null.
+    #[inline]
     pub fn data(&self) -> Option<&[u8]> {
-        if self.name_len_flags & DATA_NULL_FLAG != 0 {
-            None
-        } else {
-            Some(&self.payload[self.name_len()..])
-        }
+        self.payload.data()
     }
 
     /// The data's length (0 for null).
+    #[inline]
     pub fn data_len(&self) -> usize {
-        self.payload.len() - self.name_len()
+        self.payload.data_len()
     }
 
     /// Replaces the data, keeping the name.
     pub fn set_data(&mut self, data: Option<&[u8]>) {
-        let name = self.name_bytes().to_vec();
-        self.set_payload(&name, data);
-    }
-
-    fn set_payload(&mut self, name: &[u8], data: Option<&[u8]>) {
-        let data_bytes = data.unwrap_or_default();
-        let mut payload = Vec::with_capacity(name.len() + data_bytes.len());
-        payload.extend_from_slice(name);
-        payload.extend_from_slice(data_bytes);
-        self.payload = payload.into_boxed_slice();
-        let name_len = u32::try_from(name.len())
-            .ok()
-            .filter(|len| len & DATA_NULL_FLAG == 0)
-            .expect("znode names are shorter than 2 GiB");
-        self.name_len_flags = name_len | if data.is_none() { DATA_NULL_FLAG } else { 0 };
-    }
-
-    fn name_len(&self) -> usize {
-        (self.name_len_flags & !DATA_NULL_FLAG) as usize
+        self.payload = Payload::new(self.payload.name(), data);
     }
 
     /// Frees the name and data of a node that leaves the tree.
     fn clear(&mut self) {
-        self.payload = Box::default();
-        self.name_len_flags = 0;
+        self.payload = Payload::EMPTY;
     }
 }
 
@@ -319,7 +297,7 @@ mod tests {
 
     #[test]
     fn node_stays_small() {
-        assert_eq!(std::mem::size_of::<Node>(), 112);
+        assert_eq!(std::mem::size_of::<Node>(), 92);
     }
 
     #[test]

@@ -66,7 +66,14 @@ pub fn ttl_ephemeral_owner(ttl_ms: i64) -> Result<i64, ErrorCode> {
 
 /// The metadata a znode stores. Unlike the client's [`Stat`], `cversion` here counts child
 /// *creations* (the sequential suffix comes from it), and the owner is stored raw.
+///
+/// Packed to 4-byte alignment (fields in declaration order, no padding): its fields take
+/// 60 bytes, which 8-byte alignment would pad to 64 inside every znode (a million znodes:
+/// 4 MB). Fields are read and written by value as usual; the compiler refuses only a
+/// reference to an 8-byte field. The serde encoding follows the field order, not the
+/// layout, so snapshots and logs are unchanged (pinned by a test below).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[repr(C, packed(4))]
 pub struct StatPersisted {
     pub czxid: i64,
     pub mzxid: i64,
@@ -192,5 +199,36 @@ mod tests {
         assert_eq!((client.czxid, client.mzxid, client.pzxid), (9, 9, 9));
         let root = StatPersisted::default().to_client(0, 1, false);
         assert_eq!(root.cversion, -1);
+    }
+
+    #[test]
+    fn packed_layout_keeps_the_encoding() {
+        assert_eq!(std::mem::size_of::<StatPersisted>(), 60);
+        let stat = StatPersisted {
+            czxid: 0x1_0000_0001,
+            mzxid: -2,
+            pzxid: i64::MAX,
+            ctime: 1_700_000_000_123,
+            mtime: i64::MIN,
+            version: 7,
+            cversion: -1,
+            aversion: i32::MAX,
+            ephemeral_owner: CONTAINER_EPHEMERAL_OWNER,
+        };
+        // postcard's zigzag varints, field by field, as before the layout was packed.
+        let expected: &[u8] = &[
+            130, 128, 128, 128, 32, // czxid
+            3,  // mzxid
+            254, 255, 255, 255, 255, 255, 255, 255, 255, 1, // pzxid
+            246, 161, 171, 254, 249, 98, // ctime
+            255, 255, 255, 255, 255, 255, 255, 255, 255, 1,  // mtime
+            14, // version
+            1,  // cversion
+            254, 255, 255, 255, 15, // aversion
+            255, 255, 255, 255, 255, 255, 255, 255, 255, 1, // ephemeral_owner
+        ];
+        let bytes = postcard::to_allocvec(&stat).unwrap();
+        assert_eq!(bytes, expected);
+        assert_eq!(postcard::from_bytes::<StatPersisted>(&bytes).unwrap(), stat);
     }
 }
