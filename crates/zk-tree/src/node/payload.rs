@@ -94,9 +94,8 @@ impl Payload {
         // varint followed by the name bytes it counts; the slice covers exactly those and
         // lives as long as `self`.
         unsafe {
-            let mut at = 0;
-            let name_len = (read_varint(start, &mut at) >> 1) as usize;
-            std::slice::from_raw_parts(start.as_ptr().add(at), name_len)
+            let (name_word, header_len) = read_varint(start.as_ptr());
+            std::slice::from_raw_parts(start.as_ptr().add(header_len), (name_word >> 1) as usize)
         }
     }
 
@@ -177,56 +176,56 @@ impl fmt::Debug for Payload {
 /// `start` must begin a live allocation made by [`Payload::new`] (or a copy of one).
 #[inline]
 unsafe fn read_header(start: NonNull<u8>) -> Parts {
-    let mut at = 0;
-    // SAFETY (both calls): the caller's allocation holds the two varints at these offsets.
-    let name_word = unsafe { read_varint(start, &mut at) };
-    at += (name_word >> 1) as usize;
-    let data_len = unsafe { read_varint(start, &mut at) } as usize;
+    let start = start.as_ptr();
+    // SAFETY (both calls): the caller's allocation holds the name's varint at its start
+    // and the data's right after the name.
+    let (name_word, name_header_len) = unsafe { read_varint(start) };
+    let data_header_at = name_header_len + (name_word >> 1) as usize;
+    let (data_len, data_header_len) = unsafe { read_varint(start.add(data_header_at)) };
     Parts {
         data_is_null: name_word & 1 == 1,
-        data_start: at,
-        data_len,
+        data_start: data_header_at + data_header_len,
+        data_len: data_len as usize,
     }
 }
 
-/// Reads the varint at offset `*at` of `start` and moves `*at` past it. Names under 64
-/// bytes and data under 128 take one byte each, read without a loop.
+/// The varint at `at` and its length in bytes. Names under 64 bytes and data under 128
+/// take one byte each, read without a loop. (Returned by value, not through a `&mut`
+/// offset, so that the callers keep everything in registers.)
 ///
 /// # Safety
 ///
-/// A complete varint must lie at that offset inside one live allocation.
+/// A complete varint must start at `at`, inside one live allocation.
 #[inline(always)]
-unsafe fn read_varint(start: NonNull<u8>, at: &mut usize) -> u64 {
+unsafe fn read_varint(at: *const u8) -> (u64, usize) {
     // SAFETY: the caller guarantees a complete varint, so at least its first byte.
-    let first = unsafe { start.as_ptr().add(*at).read() };
-    *at += 1;
+    let first = unsafe { at.read() };
     if first < 0x80 {
-        return u64::from(first);
+        return (u64::from(first), 1);
     }
     // SAFETY: the first byte said another follows; the caller's guarantee covers it.
-    unsafe { read_varint_rest(start, at, first) }
+    unsafe { read_long_varint(at) }
 }
 
-/// [`read_varint`] after a first byte that announced more.
+/// [`read_varint`] for a varint of two bytes or more.
 ///
 /// # Safety
 ///
-/// As for [`read_varint`]; `*at` is just past `first`.
+/// As for [`read_varint`].
 #[cold]
 #[inline(never)]
-unsafe fn read_varint_rest(start: NonNull<u8>, at: &mut usize, first: u8) -> u64 {
-    let mut value = u64::from(first & 0x7f);
-    let mut shift = 7;
+unsafe fn read_long_varint(at: *const u8) -> (u64, usize) {
+    let mut value = 0;
+    let mut len = 0;
     loop {
         // SAFETY: the caller guarantees the varint's bytes are in bounds; each byte is
         // read only after the previous one said that another follows.
-        let byte = unsafe { start.as_ptr().add(*at).read() };
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
+        let byte = unsafe { at.add(len).read() };
+        value |= u64::from(byte & 0x7f) << (7 * len);
+        len += 1;
         if byte & 0x80 == 0 {
-            return value;
+            return (value, len);
         }
-        shift += 7;
     }
 }
 
@@ -319,11 +318,9 @@ mod tests {
             push_varint(&mut out, value);
             assert_eq!(out, encoded);
             assert_eq!(varint_len(value), encoded.len());
-            let start = NonNull::from(&out[..]).cast::<u8>();
-            let mut at = 0;
             // SAFETY: `out` holds one complete varint.
-            assert_eq!(unsafe { read_varint(start, &mut at) }, value);
-            assert_eq!(at, encoded.len());
+            let read = unsafe { read_varint(out.as_ptr()) };
+            assert_eq!(read, (value, encoded.len()));
         }
     }
 
