@@ -248,7 +248,7 @@ impl DataTree {
         let Some(parent) = self.lookup(parent_path) else {
             return;
         };
-        let mut stat = self.nodes.get(parent).stat;
+        let mut stat = self.nodes.get(parent).stat();
         let cversion = if parent_cversion == -1 {
             stat.cversion.wrapping_add(1)
         } else {

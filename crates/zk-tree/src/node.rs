@@ -1,11 +1,12 @@
 //! Znodes and the arena that stores them.
 //!
-//! A [`Node`] is kept small (92 bytes plus its name and data): no full path (the path is
-//! the chain of parents), the name and the data share one allocation behind a thin
-//! pointer (`payload`), the stat is packed to 60 bytes and every other field to 4-byte
-//! alignment (no padding), the ACL is a 4-byte handle, and children form an intrusive
-//! doubly linked list (first child, next and previous sibling), so adding or removing a
-//! child is O(1) without a per-node collection.
+//! A [`Node`] is kept small (32 bytes plus one allocation): no full path (the path is the
+//! chain of parents), the name, the data and the stat share one allocation behind a thin
+//! pointer (`payload`; the stat of a znode never changed since its creation takes 16
+//! bytes there instead of 60), every field is 4-byte aligned (no padding), the ACL is a
+//! 4-byte handle, and children form an intrusive doubly linked list (first child, next
+//! and previous sibling), so adding or removing a child is O(1) without a per-node
+//! collection.
 //! Nodes live in fixed-size chunks addressed by a 32-bit [`NodeId`]: growing never moves
 //! or copies existing nodes and wastes at most one chunk.
 //!
@@ -15,6 +16,7 @@
 //! tree that was never cloned, a change costs one reference-count check.
 
 mod payload;
+mod stored_stat;
 
 use crate::acl_cache::AclId;
 use crate::stat::StatPersisted;
@@ -31,7 +33,7 @@ pub const NONE: NodeId = u32::MAX;
 pub const ROOT: NodeId = 0;
 
 /// Nodes per chunk of the arena. It bounds the work of the first change to a chunk that a
-/// snapshot shares: copying 1024 nodes (92 KiB, plus one allocation per name and data)
+/// snapshot shares: copying 1024 nodes (32 KiB, plus one allocation per name and data)
 /// took 0.25-0.38 ms on a busy 2-core machine (`tests/snapshot_cost.rs`), a delay one
 /// write can absorb. Smaller chunks would lengthen the table of chunk pointers that every
 /// clone copies (1000 entries at a million znodes).
@@ -40,8 +42,7 @@ const CHUNK_NODES: usize = 1024;
 /// One znode.
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub stat: StatPersisted,
-    /// The name and the data (null or not).
+    /// The name, the data (null or not) and the stat.
     payload: Payload,
     pub acl: AclId,
     pub parent: NodeId,
@@ -55,8 +56,7 @@ impl Node {
     /// A childless, unlinked node.
     pub fn new(name: &str, data: Option<&[u8]>, acl: AclId, stat: StatPersisted) -> Self {
         Node {
-            stat,
-            payload: Payload::new(name.as_bytes(), data),
+            payload: Payload::new(name.as_bytes(), data, &stat),
             acl,
             parent: NONE,
             first_child: NONE,
@@ -90,12 +90,35 @@ impl Node {
         self.payload.data_len()
     }
 
-    /// Replaces the data, keeping the name.
-    pub fn set_data(&mut self, data: Option<&[u8]>) {
-        self.payload = Payload::new(self.payload.name(), data);
+    /// The stat (decoded: it is stored in one of two forms).
+    #[inline]
+    pub fn stat(&self) -> StatPersisted {
+        self.payload.stat()
     }
 
-    /// Frees the name and data of a node that leaves the tree.
+    /// Replaces the stat.
+    pub fn set_stat(&mut self, stat: StatPersisted) {
+        self.payload.set_stat(&stat);
+    }
+
+    /// Changes the stat with `change`.
+    pub fn update_stat(&mut self, change: impl FnOnce(&mut StatPersisted)) {
+        let mut stat = self.stat();
+        change(&mut stat);
+        self.set_stat(stat);
+    }
+
+    /// Replaces the data, keeping the name and the stat.
+    pub fn set_data(&mut self, data: Option<&[u8]>) {
+        self.payload = self.payload.with_data(data);
+    }
+
+    /// Replaces the data and the stat at once (one allocation).
+    pub fn set_data_and_stat(&mut self, data: Option<&[u8]>, stat: StatPersisted) {
+        self.payload = Payload::new(self.payload.name(), data, &stat);
+    }
+
+    /// Frees the name, data and stat of a node that leaves the tree.
     fn clear(&mut self) {
         self.payload = Payload::EMPTY;
     }
@@ -297,7 +320,7 @@ mod tests {
 
     #[test]
     fn node_stays_small() {
-        assert_eq!(std::mem::size_of::<Node>(), 92);
+        assert_eq!(std::mem::size_of::<Node>(), 32);
     }
 
     #[test]
@@ -311,6 +334,13 @@ mod tests {
         assert_eq!(n.data_len(), 0);
         n.set_data(Some(b""));
         assert_eq!(n.data(), Some(&b""[..]));
+        n.update_stat(|stat| stat.version = 4);
+        n.set_data(Some(b"kept stat"));
+        assert_eq!((n.name(), n.stat().version), ("child", 4));
+        let mut stat = n.stat();
+        stat.version = 5;
+        n.set_data_and_stat(None, stat);
+        assert_eq!((n.name(), n.data(), n.stat()), ("child", None, stat));
     }
 
     #[test]
@@ -373,9 +403,10 @@ mod tests {
 
         // The copied chunk is now the arena's own: changing it again copies nothing.
         let copied = Arc::as_ptr(&arena.chunks[1]);
-        arena.get_mut(in_second_chunk).stat.version = 7;
+        arena.get_mut(in_second_chunk).update_stat(|stat| stat.version = 7);
         assert_eq!(Arc::as_ptr(&arena.chunks[1]), copied);
-        assert_eq!(frozen.get(in_second_chunk).stat.version, 0);
+        assert_eq!(arena.get(in_second_chunk).stat().version, 7);
+        assert_eq!(frozen.get(in_second_chunk).stat().version, 0);
     }
 
     #[test]

@@ -307,7 +307,7 @@ impl Preparation<'_> {
         let id = self.tree.lookup(path).ok_or(ErrorCode::NoNode)?;
         let node = self.tree.nodes.get(id);
         Ok(PendingNode {
-            stat: node.stat,
+            stat: node.stat(),
             child_count: node.num_children as i32,
             acl: Arc::clone(self.tree.acl_of(id)),
         })

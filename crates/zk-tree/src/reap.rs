@@ -28,8 +28,9 @@ impl DataTree {
                 continue;
             }
             // `cversion` counts child creations: > 0 means the container was used.
-            let used = node.stat.cversion > 0;
-            let elapsed_ms = now_ms.wrapping_sub(node.stat.mtime);
+            let stat = node.stat();
+            let used = stat.cversion > 0;
+            let elapsed_ms = now_ms.wrapping_sub(stat.mtime);
             let abandoned =
                 max_never_used_interval_ms != 0 && elapsed_ms > max_never_used_interval_ms;
             if used || abandoned {
@@ -42,7 +43,7 @@ impl DataTree {
                 continue;
             }
             if let EphemeralKind::Ttl { ttl_ms } = self.kind_of(id) {
-                let elapsed_ms = now_ms.wrapping_sub(node.stat.mtime);
+                let elapsed_ms = now_ms.wrapping_sub(node.stat().mtime);
                 if ttl_ms != 0 && elapsed_ms > ttl_ms {
                     candidates.push(self.path_of(id));
                 }

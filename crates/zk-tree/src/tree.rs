@@ -235,7 +235,7 @@ impl DataTree {
     /// The kind of znode `id` is.
     pub(crate) fn kind_of(&self, id: NodeId) -> EphemeralKind {
         EphemeralKind::of(
-            self.nodes.get(id).stat.ephemeral_owner,
+            self.nodes.get(id).stat().ephemeral_owner,
             self.config.extended_types_enabled,
         )
     }
@@ -243,7 +243,7 @@ impl DataTree {
     /// The stat clients see for `id`.
     pub(crate) fn client_stat(&self, id: NodeId) -> Stat {
         let node = self.nodes.get(id);
-        node.stat.to_client(
+        node.stat().to_client(
             node.data_len(),
             node.num_children,
             self.config.extended_types_enabled,
@@ -283,8 +283,7 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         self.sub_stat_digest(parent, parent_path);
-        {
-            let stat = &mut self.nodes.get_mut(parent).stat;
+        self.nodes.get_mut(parent).update_stat(|stat| {
             let cversion = if parent_cversion == -1 {
                 stat.cversion.wrapping_add(1)
             } else {
@@ -294,7 +293,7 @@ impl DataTree {
                 stat.cversion = cversion;
                 stat.pzxid = zxid.0;
             }
-        }
+        });
         let acl = self.acls.intern(acl);
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
         let id = self.nodes.insert(Node::new(name, data, acl, stat));
@@ -340,10 +339,11 @@ impl DataTree {
             self.index.remove(&self.nodes, child);
             self.nodes.unlink_child(child);
         }
-        let parent_stat = &mut self.nodes.get_mut(parent).stat;
-        if zxid.0 > parent_stat.pzxid {
-            parent_stat.pzxid = zxid.0;
-        }
+        self.nodes.get_mut(parent).update_stat(|stat| {
+            if zxid.0 > stat.pzxid {
+                stat.pzxid = zxid.0;
+            }
+        });
         self.add_stat_digest(parent, parent_path);
         let child = child.ok_or(ErrorCode::NoNode)?;
         match self.kind_of(child) {
@@ -384,10 +384,11 @@ impl DataTree {
         self.sub_digest(id, path.as_str());
         let node = self.nodes.get_mut(id);
         let old_len = node.data_len() as i64;
-        node.set_data(data);
-        node.stat.mtime = time_ms;
-        node.stat.mzxid = zxid.0;
-        node.stat.version = version;
+        let mut stat = node.stat();
+        stat.mtime = time_ms;
+        stat.mzxid = zxid.0;
+        stat.version = version;
+        node.set_data_and_stat(data, stat);
         self.add_digest(id, path.as_str());
         let stat = self.client_stat(id);
         let new_len = data.map_or(0, <[u8]>::len) as i64;
@@ -409,7 +410,7 @@ impl DataTree {
         let new_acl = self.acls.intern(acl);
         let node = self.nodes.get_mut(id);
         let old_acl = std::mem::replace(&mut node.acl, new_acl);
-        node.stat.aversion = aversion;
+        node.update_stat(|stat| stat.aversion = aversion);
         self.acls.release(old_acl);
         self.add_stat_digest(id, &path);
         Ok(self.client_stat(id))
@@ -426,7 +427,7 @@ impl DataTree {
     /// Replaces the stat of `id` (at `path`), keeping the digest right.
     pub(crate) fn replace_stat(&mut self, id: NodeId, path: &str, stat: StatPersisted) {
         self.sub_stat_digest(id, path);
-        self.nodes.get_mut(id).stat = stat;
+        self.nodes.get_mut(id).set_stat(stat);
         self.add_stat_digest(id, path);
     }
 
@@ -443,7 +444,7 @@ impl DataTree {
 
     fn stat_digest(&self, id: NodeId, path: &str) -> u64 {
         let node = self.nodes.get(id);
-        digest::stat_part(path, &node.stat, node.num_children)
+        digest::stat_part(path, &node.stat(), node.num_children)
     }
 
     fn node_digest(&self, id: NodeId, path: &str) -> u64 {

@@ -1,45 +1,55 @@
-//! A znode's name and data in one heap allocation behind a thin (8-byte) pointer.
+//! A znode's name, data and stat in one heap allocation behind a thin (8-byte) pointer.
 //!
-//! `Box<[u8]>` would cost 16 bytes in every node (pointer and length). Here the lengths
-//! live at the front of the allocation instead, as LEB128 varints (7 bits per byte):
+//! `Box<[u8]>` would cost 16 bytes in every node (pointer and length), and a stat kept in
+//! the node 60 more. Here the lengths live at the front of the allocation, as LEB128
+//! varints (7 bits per byte), and the stat in the shorter of its two stored forms
+//! (`stored_stat`: 16 bytes for a znode unchanged since its creation, else 60):
 //!
 //! ```text
-//! varint(name_len << 1 | data_is_null)  name  varint(data_len)  data
+//! varint(name_len << 2 | full_stat << 1 | data_is_null)  stat  name  varint(data_len)  data
 //! ```
 //!
-//! A name under 64 bytes and data under 128 bytes take 2 bytes of header, which usually
-//! fits in what the allocator rounds up anyway: jemalloc's size classes near 100 bytes are
-//! 16 apart, so a 10-byte name and 100 bytes of data (110, plus 2) fill the 112-byte class
-//! exactly, as a bare `Box<[u8]>` of 110 bytes did.
+//! A name under 32 bytes and data under 128 bytes take 2 bytes of header, which usually
+//! fits in what the allocator rounds up anyway: jemalloc's size classes near 128 bytes
+//! are 16 to 32 apart, so a 10-byte name, 100 bytes of data and a creation stat (110 + 16
+//! + 2) fill the 128-byte class exactly.
 //!
 //! Soundness rests on one invariant, kept by every constructor: `bytes` is either `None`
 //! or the start of a leaked `Box<[u8]>` whose bytes begin with a well-formed header and
-//! whose length is exactly what that header describes. The bytes are never changed after
-//! creation, and each allocation is owned by exactly one `Payload`, which frees it on drop.
+//! whose length is exactly what that header describes. After creation only the stat's
+//! bytes change, in place and in the same form (through `&mut self`); a change of form
+//! builds a new allocation. Each allocation is owned by exactly one `Payload`, which
+//! frees it on drop.
 
+use super::stored_stat::StatForm;
+use crate::stat::StatPersisted;
 use std::fmt;
 use std::ptr::NonNull;
 
-/// The bytes of a znode's name and data.
+/// The bytes of a znode's name, data and stat.
 ///
 /// Packed to 4-byte alignment, so that a [`Node`](super::Node), whose other fields are all
-/// 4-byte aligned, is 92 bytes rather than 96. The pointer is only ever copied out of the
-/// field (never borrowed), which the compiler reads unaligned where needed.
+/// 4-byte aligned, has no padding. The pointer is only ever copied out of the field (never
+/// borrowed), which the compiler reads unaligned where needed.
 #[repr(C, packed(4))]
 pub struct Payload {
-    /// `None` for an empty name with null data (a freed slot needs no allocation).
+    /// `None` for an empty name with null data and an all-zero stat (a freed slot needs
+    /// no allocation).
     bytes: Option<NonNull<u8>>,
 }
 
-// SAFETY: a `Payload` owns its allocation exclusively, like a `Box<[u8]>`, and never
-// changes the bytes after creating them, so moving it to or sharing it with another thread
+// SAFETY: a `Payload` owns its allocation exclusively, like a `Box<[u8]>`, and changes
+// its bytes only through `&mut self`, so moving it to or sharing it with another thread
 // is as safe as doing so with a `Box<[u8]>`.
 unsafe impl Send for Payload {}
-// SAFETY: see `Send`; `&Payload` only reads immutable bytes.
+// SAFETY: see `Send`; `&Payload` only reads.
 unsafe impl Sync for Payload {}
 
-/// Where the data of a payload is, decoded from its header.
+/// Where the parts of a payload are, decoded from its header.
 struct Parts {
+    stat_form: StatForm,
+    /// The stat starts here; the name follows it.
+    stat_start: usize,
     data_is_null: bool,
     data_start: usize,
     data_len: usize,
@@ -51,21 +61,42 @@ impl Parts {
     }
 }
 
+/// The first varint: the name's length and two flags.
+fn first_word(name_len: usize, stat_form: StatForm, data_is_null: bool) -> u64 {
+    (name_len as u64) << 2 | u64::from(stat_form == StatForm::Full) << 1 | u64::from(data_is_null)
+}
+
+fn stat_form_of_word(word: u64) -> StatForm {
+    if word & 2 == 0 {
+        StatForm::Created
+    } else {
+        StatForm::Full
+    }
+}
+
 impl Payload {
-    /// The empty name with null data, without an allocation.
+    /// The empty name with null data and an all-zero stat, without an allocation.
     pub const EMPTY: Payload = Payload { bytes: None };
 
-    /// `name` followed by `data`, in one allocation of their length plus the header.
-    pub fn new(name: &[u8], data: Option<&[u8]>) -> Payload {
-        if name.is_empty() && data.is_none() {
+    /// `name`, `data` and `stat` in one allocation of their length plus the header.
+    pub fn new(name: &[u8], data: Option<&[u8]>, stat: &StatPersisted) -> Payload {
+        if name.is_empty() && data.is_none() && *stat == StatPersisted::default() {
             return Payload::EMPTY;
         }
+        let stat_form = StatForm::of(stat);
         let data_bytes = data.unwrap_or_default();
-        let name_word = (name.len() as u64) << 1 | u64::from(data.is_none());
+        let name_word = first_word(name.len(), stat_form, data.is_none());
         let data_word = data_bytes.len() as u64;
-        let len = varint_len(name_word) + name.len() + varint_len(data_word) + data_bytes.len();
+        let len = varint_len(name_word)
+            + stat_form.len()
+            + name.len()
+            + varint_len(data_word)
+            + data_bytes.len();
         let mut bytes = Vec::with_capacity(len);
         push_varint(&mut bytes, name_word);
+        let stat_start = bytes.len();
+        bytes.resize(stat_start + stat_form.len(), 0);
+        stat_form.write(stat, &mut bytes[stat_start..]);
         bytes.extend_from_slice(name);
         push_varint(&mut bytes, data_word);
         bytes.extend_from_slice(data_bytes);
@@ -73,8 +104,13 @@ impl Payload {
         Payload::from_encoded(bytes.into_boxed_slice())
     }
 
+    /// The same name and stat with other data.
+    pub fn with_data(&self, data: Option<&[u8]>) -> Payload {
+        Payload::new(self.name(), data, &self.stat())
+    }
+
     /// Takes ownership of `encoded`, which must hold a well-formed header followed by
-    /// exactly the name and data it describes.
+    /// exactly the stat, name and data it describes.
     fn from_encoded(encoded: Box<[u8]>) -> Payload {
         debug_assert!(!encoded.is_empty());
         let leaked: &'static mut [u8] = Box::leak(encoded);
@@ -91,11 +127,12 @@ impl Payload {
             return &[];
         };
         // SAFETY: by the type's invariant the allocation at `start` begins with a complete
-        // varint followed by the name bytes it counts; the slice covers exactly those and
-        // lives as long as `self`.
+        // varint, followed by the stat in the form it names and the name bytes it counts;
+        // the slice covers exactly the name and lives as long as `self`.
         unsafe {
             let (name_word, header_len) = read_varint(start.as_ptr());
-            std::slice::from_raw_parts(start.as_ptr().add(header_len), (name_word >> 1) as usize)
+            let name_start = header_len + stat_form_of_word(name_word).len();
+            std::slice::from_raw_parts(start.as_ptr().add(name_start), (name_word >> 2) as usize)
         }
     }
 
@@ -115,19 +152,55 @@ impl Payload {
         self.decode().map_or(0, |(_, parts)| parts.data_len)
     }
 
+    /// The stat.
+    #[inline]
+    pub fn stat(&self) -> StatPersisted {
+        match self.decode() {
+            None => StatPersisted::default(),
+            Some((bytes, parts)) => parts.stat_form.read(&bytes[parts.stat_start..]),
+        }
+    }
+
+    /// Replaces the stat: in place when it keeps its form, else in a new allocation.
+    pub fn set_stat(&mut self, stat: &StatPersisted) {
+        let form = StatForm::of(stat);
+        if let Some((start, parts)) = self.decode_raw() {
+            if parts.stat_form == form {
+                // SAFETY: by the type's invariant the allocation at `start` holds
+                // `parts.total_len()` bytes, of which the stat's `form.len()` start at
+                // `parts.stat_start`; `&mut self` makes this the only access to them, and
+                // rewriting a stat in its own form keeps the header valid.
+                let stat_bytes = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        start.as_ptr().add(parts.stat_start),
+                        form.len(),
+                    )
+                };
+                form.write(stat, stat_bytes);
+                return;
+            }
+        }
+        *self = Payload::new(self.name(), self.data(), stat);
+    }
+
     /// The whole allocation and where its parts are; `None` for [`Payload::EMPTY`].
     #[inline]
     fn decode(&self) -> Option<(&[u8], Parts)> {
+        let (start, parts) = self.decode_raw()?;
+        // SAFETY: by the type's invariant the allocation at `start` is exactly
+        // `parts.total_len()` bytes long and lives as long as `self`.
+        let bytes = unsafe { std::slice::from_raw_parts(start.as_ptr(), parts.total_len()) };
+        Some((bytes, parts))
+    }
+
+    /// The allocation's start and where its parts are; `None` for [`Payload::EMPTY`].
+    #[inline]
+    fn decode_raw(&self) -> Option<(NonNull<u8>, Parts)> {
         let start = { self.bytes }?;
         // SAFETY: by the type's invariant `start` begins a live allocation holding a
-        // well-formed header followed by the name and data it describes. `read_header`
-        // reads only header bytes, each after the ones that announce it, and the slice
-        // covers exactly the allocation, which lives as long as `self`.
-        unsafe {
-            let parts = read_header(start);
-            let bytes = std::slice::from_raw_parts(start.as_ptr(), parts.total_len());
-            Some((bytes, parts))
-        }
+        // well-formed header followed by the parts it describes. `read_header` reads only
+        // header bytes, each after the ones that announce it.
+        Some((start, unsafe { read_header(start) }))
     }
 }
 
@@ -165,6 +238,7 @@ impl fmt::Debug for Payload {
         f.debug_struct("Payload")
             .field("name", &String::from_utf8_lossy(self.name()))
             .field("data_len", &self.data().map(<[u8]>::len))
+            .field("stat", &self.stat())
             .finish()
     }
 }
@@ -177,12 +251,16 @@ impl fmt::Debug for Payload {
 #[inline]
 unsafe fn read_header(start: NonNull<u8>) -> Parts {
     let start = start.as_ptr();
-    // SAFETY (both calls): the caller's allocation holds the name's varint at its start
-    // and the data's right after the name.
+    // SAFETY (both calls): the caller's allocation holds the first varint at its start
+    // and the data's right after the stat and the name.
     let (name_word, name_header_len) = unsafe { read_varint(start) };
-    let data_header_at = name_header_len + (name_word >> 1) as usize;
+    let stat_form = stat_form_of_word(name_word);
+    let name_len = (name_word >> 2) as usize;
+    let data_header_at = name_header_len + stat_form.len() + name_len;
     let (data_len, data_header_len) = unsafe { read_varint(start.add(data_header_at)) };
     Parts {
+        stat_form,
+        stat_start: name_header_len,
         data_is_null: name_word & 1 == 1,
         data_start: data_header_at + data_header_len,
         data_len: data_len as usize,
@@ -245,13 +323,25 @@ fn push_varint(out: &mut Vec<u8>, mut value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zk_proto::Zxid;
 
     fn encoded_len(payload: &Payload) -> usize {
         payload.decode().map_or(0, |(bytes, _)| bytes.len())
     }
 
+    fn created() -> StatPersisted {
+        StatPersisted::created(Zxid(0x1_0000_0007), 1_700_000_000_000, 0)
+    }
+
+    fn changed() -> StatPersisted {
+        let mut stat = created();
+        stat.version = 3;
+        stat.mzxid = 0x1_0000_0009;
+        stat
+    }
+
     #[test]
-    fn name_and_data_read_back() {
+    fn name_data_and_stat_read_back() {
         let cases: [(&[u8], Option<&[u8]>); 6] = [
             (b"", Some(b"")),
             (b"", Some(b"root data")),
@@ -261,45 +351,92 @@ mod tests {
             (b"zookeeper", None),
         ];
         for (name, data) in cases {
-            let payload = Payload::new(name, data);
-            assert_eq!(payload.name(), name);
-            assert_eq!(payload.data(), data);
-            assert_eq!(payload.data_len(), data.map_or(0, <[u8]>::len));
-            let copy = payload.clone();
-            drop(payload);
-            assert_eq!(copy.name(), name);
-            assert_eq!(copy.data(), data);
-        }
-    }
-
-    #[test]
-    fn empty_name_with_null_data_allocates_nothing() {
-        let payload = Payload::new(b"", None);
-        assert!({ payload.bytes }.is_none());
-        assert_eq!(payload.name(), b"");
-        assert_eq!(payload.data(), None);
-        assert!({ payload.clone().bytes }.is_none());
-    }
-
-    #[test]
-    fn long_names_and_data_need_longer_varints() {
-        for name_len in [0, 63, 64, 8191, 8192, 70_000] {
-            for data_len in [0, 127, 128, 16_383, 16_384, 1 << 21] {
-                let name = vec![b'n'; name_len];
-                let data = vec![b'd'; data_len];
-                let payload = Payload::new(&name, Some(&data));
-                assert_eq!(payload.name(), &name[..]);
-                assert_eq!(payload.data(), Some(&data[..]));
-                let header = varint_len((name_len as u64) << 1) + varint_len(data_len as u64);
-                assert_eq!(encoded_len(&payload), name_len + data_len + header);
+            for stat in [StatPersisted::default(), created(), changed()] {
+                let payload = Payload::new(name, data, &stat);
+                assert_eq!(payload.name(), name);
+                assert_eq!(payload.data(), data);
+                assert_eq!(payload.data_len(), data.map_or(0, <[u8]>::len));
+                assert_eq!(payload.stat(), stat);
+                let copy = payload.clone();
+                drop(payload);
+                assert_eq!(copy.name(), name);
+                assert_eq!(copy.data(), data);
+                assert_eq!(copy.stat(), stat);
             }
         }
     }
 
     #[test]
-    fn a_short_name_and_100_bytes_of_data_fill_a_112_byte_class() {
-        let payload = Payload::new(b"key-999999", Some(&[0; 100]));
-        assert_eq!(encoded_len(&payload), 112);
+    fn empty_name_with_null_data_and_a_zero_stat_allocates_nothing() {
+        let payload = Payload::new(b"", None, &StatPersisted::default());
+        assert!({ payload.bytes }.is_none());
+        assert_eq!(payload.name(), b"");
+        assert_eq!(payload.data(), None);
+        assert_eq!(payload.stat(), StatPersisted::default());
+        assert!({ payload.clone().bytes }.is_none());
+        // The root, once its stat changes, needs an allocation for it.
+        let mut root = Payload::EMPTY;
+        root.set_stat(&changed());
+        assert!({ root.bytes }.is_some());
+        assert_eq!((root.name(), root.data(), root.stat()), (&b""[..], None, changed()));
+    }
+
+    #[test]
+    fn a_stat_changes_in_place_within_its_form_and_moves_when_the_form_changes() {
+        let mut payload = Payload::new(b"node", Some(b"data"), &created());
+        let first = { payload.bytes };
+        let later = StatPersisted::created(Zxid(0x1_0000_0008), 1_700_000_000_001, 0);
+        payload.set_stat(&later);
+        assert_eq!({ payload.bytes }, first, "same form: rewritten in place");
+        assert_eq!(payload.stat(), later);
+
+        payload.set_stat(&changed());
+        assert_eq!(payload.stat(), changed());
+        assert_eq!(encoded_len(&payload), 2 + 60 + 4 + 4);
+        let full = { payload.bytes };
+        let mut more = changed();
+        more.aversion = 9;
+        payload.set_stat(&more);
+        assert_eq!({ payload.bytes }, full, "same form: rewritten in place");
+        assert_eq!(payload.stat(), more);
+
+        payload.set_stat(&created());
+        assert_eq!(encoded_len(&payload), 2 + 16 + 4 + 4);
+        assert_eq!(
+            (payload.name(), payload.data(), payload.stat()),
+            (&b"node"[..], Some(&b"data"[..]), created())
+        );
+        let other = payload.with_data(None);
+        assert_eq!((other.name(), other.data(), other.stat()), (&b"node"[..], None, created()));
+    }
+
+    #[test]
+    fn long_names_and_data_need_longer_varints() {
+        for name_len in [0, 31, 32, 4095, 4096, 70_000] {
+            for data_len in [0, 127, 128, 16_383, 16_384, 1 << 21] {
+                let name = vec![b'n'; name_len];
+                let data = vec![b'd'; data_len];
+                for stat in [created(), changed()] {
+                    let payload = Payload::new(&name, Some(&data), &stat);
+                    assert_eq!(payload.name(), &name[..]);
+                    assert_eq!(payload.data(), Some(&data[..]));
+                    assert_eq!(payload.stat(), stat);
+                    let form = StatForm::of(&stat);
+                    let header = varint_len(first_word(name_len, form, false))
+                        + varint_len(data_len as u64);
+                    assert_eq!(
+                        encoded_len(&payload),
+                        name_len + data_len + form.len() + header
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_name_100_bytes_of_data_and_a_creation_stat_fill_a_128_byte_class() {
+        let payload = Payload::new(b"key-999999", Some(&[0; 100]), &created());
+        assert_eq!(encoded_len(&payload), 128);
     }
 
     #[test]
@@ -326,14 +463,14 @@ mod tests {
 
     #[test]
     fn payloads_move_and_are_shared_between_threads() {
-        let payload = Payload::new(b"name", Some(b"data"));
+        let payload = Payload::new(b"name", Some(b"data"), &changed());
         let shared = std::sync::Arc::new(payload.clone());
         let reader = {
             let shared = shared.clone();
-            std::thread::spawn(move || shared.data().map(<[u8]>::to_vec))
+            std::thread::spawn(move || (shared.data().map(<[u8]>::to_vec), shared.stat()))
         };
         let moved = std::thread::spawn(move || payload.name().to_vec());
-        assert_eq!(reader.join().unwrap(), Some(b"data".to_vec()));
+        assert_eq!(reader.join().unwrap(), (Some(b"data".to_vec()), changed()));
         assert_eq!(moved.join().unwrap(), b"name");
     }
 }
