@@ -171,9 +171,20 @@ forget_pid() {
 }
 
 cleanup() {
-  local pid
+  local status=$? pid
   for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+  (( status == 0 )) || keep_server_logs
   rm -rf "$RUN_DIR"
+}
+
+# keep_server_logs: after a failure, copies every server's log (not its data, which can be
+# gigabytes) out of the run directory before it is removed, so that the cause stays visible.
+keep_server_logs() {
+  local kept="${RESULTS_DIR:-$ROOT_DIR/benches/results}/failed-run-logs"
+  rm -rf "$kept"
+  mkdir -p "$kept" || return 0
+  (cd "$RUN_DIR" && find . -name '*.log' -exec cp --parents {} "$kept" \;) 2>/dev/null || true
+  log "compare.sh: the servers' logs of the failed run are in $kept"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
