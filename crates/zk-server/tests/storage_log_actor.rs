@@ -157,11 +157,9 @@ fn a_due_snapshot_rolls_the_log_and_is_written_off_the_arbiter() {
         assert_eq!(events, vec![Event::Durable(Zxid(4))]);
         assert_eq!(harness.next_event().await, Event::SnapshotDue);
 
-        let bytes = harness.source.tree.to_snapshot_bytes();
-        harness.log.do_send(Snapshot {
-            bytes,
-            zxid: Zxid(4),
-        });
+        let view = harness.source.tree.snapshot_view();
+        assert_eq!(view.last_applied_zxid(), Zxid(4));
+        harness.log.do_send(Snapshot { view });
         harness.log.do_send(Persist {
             txns: generate(&mut harness.source, 1),
         });
@@ -192,11 +190,9 @@ fn an_unrequested_snapshot_rolls_the_log_itself() {
             txns: generate(&mut harness.source, 3),
         });
         harness.events_until_durable(3).await;
-        let bytes = harness.source.tree.to_snapshot_bytes();
-        harness.log.do_send(Snapshot {
-            bytes,
-            zxid: Zxid(3),
-        });
+        let view = harness.source.tree.snapshot_view();
+        assert_eq!(view.last_applied_zxid(), Zxid(3));
+        harness.log.do_send(Snapshot { view });
         harness.log.do_send(Persist {
             txns: generate(&mut harness.source, 2),
         });
@@ -225,11 +221,8 @@ fn each_new_segment_is_the_spare_prepared_before_it_was_needed() {
             assert_eq!(segment.zxid, Zxid(first));
             assert_eq!(std::fs::metadata(&segment.path).unwrap().ino(), spare_inode);
             // An unrequested snapshot rolls the log: the next batch starts a segment.
-            let bytes = harness.source.tree.to_snapshot_bytes();
-            harness.log.do_send(Snapshot {
-                bytes,
-                zxid: harness.source.last_zxid(),
-            });
+            let view = harness.source.tree.snapshot_view();
+            harness.log.do_send(Snapshot { view });
         }
     });
 }

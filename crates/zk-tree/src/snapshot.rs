@@ -139,6 +139,13 @@ pub(crate) struct SnapshotSource<'a> {
 impl SnapshotSource<'_> {
     /// The canonical snapshot bytes.
     pub fn encode(self) -> Vec<u8> {
+        self.write_to(Vec::new())
+            .expect("writing to memory cannot fail")
+    }
+
+    /// Streams the canonical snapshot bytes into `out`, and gives `out` back. The only
+    /// failures are `out`'s own, returned as they were.
+    pub fn write_to<W: std::io::Write>(self, out: W) -> std::io::Result<W> {
         let order = canonical_order(self.nodes);
         // Number the ACL lists by first use.
         let mut acl_numbers = vec![u32::MAX; self.acls.slot_count()];
@@ -162,8 +169,59 @@ impl SnapshotSource<'_> {
                 acl_numbers: &acl_numbers,
             },
         };
-        let bytes = postcard::to_allocvec(&SNAPSHOT_FORMAT).expect("encoding to memory");
-        postcard::to_extend(&body, bytes).expect("encoding to memory")
+        let mut out = KeepIoError::new(out);
+        let written = postcard::to_io(&SNAPSHOT_FORMAT, &mut out)
+            .and_then(|out| postcard::to_io(&body, out))
+            .map(drop);
+        match written {
+            Ok(()) => Ok(out.inner),
+            Err(error) => Err(out.into_error(error)),
+        }
+    }
+}
+
+/// A writer that remembers its inner writer's first error. postcard reports every writer
+/// error as its own `SerializeBufferFull`, which would hide why a snapshot file could not
+/// be written (a full disk, an I/O error).
+struct KeepIoError<W> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W> KeepIoError<W> {
+    fn new(inner: W) -> Self {
+        KeepIoError { inner, error: None }
+    }
+
+    /// The error to report for postcard's `error`: the writer's own if it failed.
+    fn into_error(self, error: postcard::Error) -> std::io::Error {
+        self.error.unwrap_or_else(|| std::io::Error::other(error))
+    }
+
+    /// Stores `error` (the first one wins; not an interruption, which the caller retries)
+    /// and hands postcard an error of the same kind, which it replaces with its own anyway.
+    fn keep(&mut self, error: std::io::Error) -> std::io::Error {
+        let kind = error.kind();
+        if kind != std::io::ErrorKind::Interrupted {
+            self.error.get_or_insert(error);
+        }
+        kind.into()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for KeepIoError<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(bytes).map_err(|error| self.keep(error))
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner
+            .write_all(bytes)
+            .map_err(|error| self.keep(error))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|error| self.keep(error))
     }
 }
 
@@ -201,6 +259,12 @@ impl DataTree {
     /// a [`DataTree::snapshot_view`] on another thread instead.
     pub fn to_snapshot_bytes(&self) -> Vec<u8> {
         self.snapshot_source().encode()
+    }
+
+    /// Streams [`DataTree::to_snapshot_bytes`] into `out` without holding them in memory,
+    /// and gives `out` back (unflushed). Fails only when `out` does, with its error.
+    pub fn write_snapshot<W: std::io::Write>(&self, out: W) -> std::io::Result<W> {
+        self.snapshot_source().write_to(out)
     }
 
     /// Restores a tree from [`DataTree::to_snapshot_bytes`], checking its structure and

@@ -5,7 +5,8 @@
 //! takes a [`SnapshotView`] (the znode arena is shared copy-on-write, see the `node`
 //! module, so this copies only a table of chunk pointers, the interned ACL lists, the
 //! sessions and the quota paths), moves it to another thread and encodes it there while
-//! the tree keeps changing. The bytes are exactly those the tree would have given at the
+//! the tree keeps changing ([`SnapshotView::write_snapshot`] streams it into a file without
+//! holding the encoded bytes in memory). The bytes are exactly those the tree would have given at the
 //! moment the view was taken.
 //!
 //! While a view is alive, every arena chunk the tree changes is copied once, so memory can
@@ -17,7 +18,8 @@ use crate::snapshot::SnapshotSource;
 use crate::tree::DataTree;
 use zk_proto::{SessionId, Zxid};
 
-/// The content of a [`DataTree`] at one zxid, for [`SnapshotView::to_snapshot_bytes`].
+/// The content of a [`DataTree`] at one zxid, for [`SnapshotView::to_snapshot_bytes`] or
+/// [`SnapshotView::write_snapshot`].
 /// It owns (or shares) everything it holds, so it can move to another thread.
 #[derive(Clone)]
 pub struct SnapshotView {
@@ -71,6 +73,16 @@ impl SnapshotView {
     /// The snapshot bytes, equal to [`DataTree::to_snapshot_bytes`] of the tree at
     /// [`SnapshotView::last_applied_zxid`].
     pub fn to_snapshot_bytes(&self) -> Vec<u8> {
+        self.source().encode()
+    }
+
+    /// Streams [`SnapshotView::to_snapshot_bytes`] into `out` without holding them in
+    /// memory, and gives `out` back (unflushed). Fails only when `out` does, with its error.
+    pub fn write_snapshot<W: std::io::Write>(&self, out: W) -> std::io::Result<W> {
+        self.source().write_to(out)
+    }
+
+    fn source(&self) -> SnapshotSource<'_> {
         SnapshotSource {
             last_applied_zxid: self.last_applied_zxid,
             digest: self.digest,
@@ -79,7 +91,6 @@ impl SnapshotView {
             nodes: &self.nodes,
             acls: &self.acls,
         }
-        .encode()
     }
 }
 

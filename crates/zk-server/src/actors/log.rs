@@ -10,9 +10,13 @@
 //! batches grow past the limit, or the thread is busy, and the thread takes them.
 //!
 //! It also decides when a snapshot is due (Apache's randomised `snapCount`): it rolls the
-//! log and sends [`SnapshotDue`]; the TreeActor answers with a [`Snapshot`] of its tree,
-//! which the snapshot thread writes. Autopurge runs on the snapshot thread every
-//! `purgeInterval` hours, and once at start.
+//! log and sends [`SnapshotDue`]; the TreeActor answers with a [`Snapshot`]: a frozen view
+//! of its tree (copy-on-write, taken in microseconds). The snapshot thread encodes the view
+//! straight into the file, never holding the whole encoding in memory, and drops it there.
+//! One snapshot at a time: while one is being written, a due snapshot is skipped and an
+//! unrequested one dropped (Apache's "Too busy to snap, skipping"); the log keeps every
+//! txn, so a skipped snapshot only lengthens the next recovery. Autopurge runs on the
+//! snapshot thread every `purgeInterval` hours, and once at start.
 //!
 //! A failed append or fsync is fatal to the log: it is reported once as [`StorageFailed`]
 //! and every later [`Persist`] is dropped (never acknowledged). The server must stop, as
@@ -30,7 +34,7 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zk_proto::Zxid;
-use zk_tree::Txn;
+use zk_tree::{SnapshotView, Txn};
 
 /// Txns to make durable, in zxid order, continuing the ones sent before.
 #[derive(Message)]
@@ -39,14 +43,13 @@ pub struct Persist {
     pub txns: Vec<Txn>,
 }
 
-/// The serialized tree (`DataTree::to_snapshot_bytes`) at `zxid`, its last applied txn,
-/// to write as a snapshot. Sent after [`SnapshotDue`], or at any time (at start, on
-/// request); in the latter case the log is rolled here.
+/// The tree frozen at its last applied txn (`DataTree::snapshot_view`), to write as a
+/// snapshot named after that zxid. Sent after [`SnapshotDue`], or at any time (at start,
+/// on request); in the latter case the log is rolled here.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Snapshot {
-    pub bytes: Vec<u8>,
-    pub zxid: Zxid,
+    pub view: SnapshotView,
 }
 
 /// An ensemble member's durable write (ZAB's `Persist`), with ZAB's write id. Writes are
@@ -386,25 +389,25 @@ impl Handler<Snapshot> for LogActor {
     type Result = ();
 
     fn handle(&mut self, snapshot: Snapshot, _: &mut Self::Context) {
+        let zxid = snapshot.view.last_applied_zxid();
         match self.snapshot_state {
             SnapshotState::Writing => {
-                tracing::warn!(zxid = %snapshot.zxid, "a snapshot is still being written; dropping this one");
+                // Dropping this view is cheap: it was taken just now, so the tree has
+                // copied few chunks for it.
+                tracing::warn!(%zxid, "a snapshot is still being written; dropping this one");
                 return;
             }
             // Unasked: roll now, so that the next segment starts after the snapshot.
             SnapshotState::Idle => self.command_log_thread(LogCommand::Roll),
             SnapshotState::Requested => {}
         }
-        if snapshot.zxid > self.durable_through {
+        if zxid > self.durable_through {
             tracing::warn!(
-                zxid = %snapshot.zxid, durable_through = %self.durable_through,
+                %zxid, durable_through = %self.durable_through,
                 "snapshot of a tree ahead of the durable log"
             );
         }
-        let command = SnapshotCommand::Write {
-            zxid: snapshot.zxid,
-            bytes: snapshot.bytes,
-        };
+        let command = SnapshotCommand::Write(snapshot.view);
         match self.snapshot_thread.try_send(command) {
             Ok(()) => self.snapshot_state = SnapshotState::Writing,
             Err(error) => {

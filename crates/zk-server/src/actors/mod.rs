@@ -16,6 +16,5 @@ pub mod four_letter;
 pub mod listener;
 pub mod log;
 pub mod session;
-pub mod snapshot_encoder;
 pub mod tree;
 pub mod watch;

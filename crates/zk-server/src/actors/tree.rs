@@ -3,9 +3,8 @@
 //! reads, and hands every outcome, in order, to the WatchActor.
 
 use super::broadcast::{BroadcastActor, Propose, SyncReady, ToLeader};
-use super::log::{Durable, LogActor, Persist, SnapshotDue, StorageFailed};
+use super::log::{Durable, LogActor, Persist, Snapshot, SnapshotDue, StorageFailed};
 use super::session::{SessionApplied, SessionRole, SetSessionRole};
-use super::snapshot_encoder::SnapshotEncoder;
 use super::watch::{Deliver, WatchActor};
 use crate::pipeline::{DeliveredOrigin, Pipeline, ReadRequest, RequestOrigin, WriteOrigin};
 use crate::quorum::frame::{ForwardedWrite, PeerFrame};
@@ -119,8 +118,6 @@ pub struct TreeActor {
     stats: Arc<ServerStats>,
     /// Notified when the log fails: the server must stop, since nothing more can commit.
     fatal: Arc<Notify>,
-    /// Encodes snapshots off this actor's thread.
-    snapshot_encoder: SnapshotEncoder,
     tree_config: TreeConfig,
     role: TreeRole,
     ensemble: Option<EnsembleParts>,
@@ -155,7 +152,6 @@ impl TreeActor {
         TreeActor {
             pipeline,
             final_stage,
-            snapshot_encoder: SnapshotEncoder::new(log.clone().recipient()),
             log,
             unpersisted: Vec::new(),
             container_check_interval,
@@ -237,17 +233,15 @@ impl TreeActor {
 
     /// Asks the log to write a snapshot of the tree as it is now (fuzzy: writes continue
     /// to be logged while the file is written). Only the freeze happens here, and it takes
-    /// microseconds; the encoder thread encodes the frozen view and sends the bytes to the
-    /// log, while this actor goes on applying writes.
+    /// microseconds; the log's snapshot thread encodes the frozen view into the file (or
+    /// skips it if it is still writing the previous one), while this actor goes on
+    /// applying writes.
     fn take_snapshot(&mut self) {
         let started = Instant::now();
         let view = self.pipeline.tree().snapshot_view();
         let freeze_us = started.elapsed().as_micros() as u64;
-        let zxid = view.last_applied_zxid();
-        match self.snapshot_encoder.start(view) {
-            Ok(()) => tracing::info!(%zxid, freeze_us, "taking a snapshot"),
-            Err(refused) => tracing::warn!(%zxid, %refused, "skipping a snapshot"),
-        }
+        tracing::info!(zxid = %view.last_applied_zxid(), freeze_us, "taking a snapshot");
+        self.log.do_send(Snapshot { view });
     }
 
     fn answer_server_writes(&mut self, through: Zxid) {

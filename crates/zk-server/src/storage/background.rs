@@ -7,8 +7,9 @@
 //!   ([`LogThread::write_here`]): a lone write then costs no thread hand-over. Its log
 //!   gets each new segment ready-made, and the zeros ahead of its records, from a third
 //!   thread, the [`super::preallocator`], so that no batch waits for zeros to be written;
-//! - the **snapshot thread** writes snapshot files and runs purges, which can take seconds
-//!   and must not delay log syncs (Apache's snapshot thread and `DatadirCleanupManager`).
+//! - the **snapshot thread** encodes frozen trees ([`SnapshotView`]s) straight into
+//!   snapshot files and runs purges, which can take seconds and must not delay log syncs
+//!   (Apache's snapshot thread and `DatadirCleanupManager`).
 //!
 //! Reports go through a callback, which the LogActor points at its own address. A thread
 //! ends when its channel's sender is dropped, after finishing the command at hand; the log
@@ -27,7 +28,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zk_proto::Zxid;
-use zk_tree::Txn;
+use zk_tree::{SnapshotView, Txn};
 
 /// Commands queued for the log thread: at most one batch in flight plus rolls.
 pub const LOG_COMMAND_QUEUE_LIMIT: usize = 4;
@@ -227,8 +228,10 @@ fn run_quorum_write(log: &mut TxnLog, write: QuorumWrite) -> Result<(), StorageE
 /// Work for the snapshot thread.
 #[derive(Debug)]
 pub enum SnapshotCommand {
-    /// Write the snapshot `bytes` of the tree at `zxid`.
-    Write { zxid: Zxid, bytes: Vec<u8> },
+    /// Encode the frozen tree into a snapshot file, named after its last applied zxid. The
+    /// thread drops the view when done: it may be the last owner of arena chunks the tree
+    /// copied meanwhile, and freeing them takes time no actor should spend.
+    Write(SnapshotView),
     /// Remove the files recovery no longer needs.
     Purge,
 }
@@ -269,16 +272,17 @@ where
     let dir = files::version_dir(&config.data_dir);
     for command in commands {
         match command {
-            SnapshotCommand::Write { zxid, bytes } => {
+            SnapshotCommand::Write(view) => {
+                let zxid = view.last_applied_zxid();
                 let started = Instant::now();
-                let result =
-                    files::create_dir(&dir).and_then(|()| snapshot::write(&dir, zxid, &bytes));
-                if result.is_ok() {
-                    tracing::info!(
-                        %zxid, bytes = bytes.len(), elapsed_ms = started.elapsed().as_millis() as u64,
-                        "snapshot written"
-                    );
-                }
+                let written =
+                    files::create_dir(&dir).and_then(|()| snapshot::write_view(&dir, &view));
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                drop(view);
+                let result = written.map(|(path, header)| {
+                    tracing::info!(%zxid, bytes = header.body_len, elapsed_ms, "snapshot written");
+                    path
+                });
                 report(SnapshotReport::Written { zxid, result });
             }
             SnapshotCommand::Purge => report(SnapshotReport::Purged(purge::purge(&config))),
@@ -384,10 +388,7 @@ mod tests {
         .unwrap();
         let tree = zk_tree::DataTree::new(zk_tree::TreeConfig::default());
         commands
-            .send(SnapshotCommand::Write {
-                zxid: Zxid::ZERO,
-                bytes: tree.to_snapshot_bytes(),
-            })
+            .send(SnapshotCommand::Write(tree.snapshot_view()))
             .unwrap();
         commands.send(SnapshotCommand::Purge).unwrap();
         drop(commands);

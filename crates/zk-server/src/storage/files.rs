@@ -115,18 +115,46 @@ pub fn sync_directory(dir: &Path) -> Result<(), StorageError> {
 /// one, never a mix (snapshots, the epoch files).
 pub fn write_atomically(dir: &Path, name: &str, parts: &[&[u8]]) -> Result<PathBuf, StorageError> {
     use std::io::Write;
+    let fill = |file: &mut File| parts.iter().try_for_each(|part| file.write_all(part));
+    write_atomically_with(dir, name, fill).map(|(path, ())| path)
+}
+
+/// Like [`write_atomically`], with the contents written by `fill` into the new, empty
+/// `<name>.tmp` (it may seek, e.g. to write a header last); returns the path and what
+/// `fill` returned. When anything fails, the temporary file is removed and the old `name`,
+/// if any, is left as it was.
+pub fn write_atomically_with<T, F>(
+    dir: &Path,
+    name: &str,
+    fill: F,
+) -> Result<(PathBuf, T), StorageError>
+where
+    F: FnOnce(&mut File) -> std::io::Result<T>,
+{
     let path = dir.join(name);
     let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let mut file = File::create(&temp_path).map_err(StorageError::io(&temp_path, "create"))?;
-    parts
-        .iter()
-        .try_for_each(|part| file.write_all(part))
-        .and_then(|()| file.sync_all())
-        .map_err(StorageError::io(&temp_path, "write"))?;
-    drop(file);
-    std::fs::rename(&temp_path, &path).map_err(StorageError::io(&temp_path, "rename"))?;
-    sync_directory(dir)?;
-    Ok(path)
+    let written = fill(&mut file)
+        .and_then(|filled| file.sync_all().map(|()| filled))
+        .map_err(StorageError::io(&temp_path, "write"))
+        .and_then(|filled| {
+            drop(file);
+            std::fs::rename(&temp_path, &path)
+                .map(|()| filled)
+                .map_err(StorageError::io(&temp_path, "rename"))
+        });
+    match written {
+        Ok(filled) => {
+            sync_directory(dir)?;
+            Ok((path, filled))
+        }
+        Err(error) => {
+            // Best effort: the write has failed already, and a leftover is removed at the
+            // next start anyway (`remove_temp_files`).
+            let _ = std::fs::remove_file(&temp_path);
+            Err(error)
+        }
+    }
 }
 
 /// Removes `path` (used by purging and repair).

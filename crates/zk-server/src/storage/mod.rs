@@ -22,7 +22,8 @@
 //!   segment, and the log's handle on it.
 //! - [`txn_log`]: [`TxnLog`], the append-only log of segments with group commit
 //!   (`append` then `sync`) and rolling.
-//! - [`snapshot`]: snapshot files: header, atomic write, verified read.
+//! - [`snapshot`]: snapshot files: header, atomic write (streamed from a tree view), verified
+//!   read.
 //! - [`snapshot_policy`]: when to snapshot (Apache's randomised `snapCount`), seeded.
 //! - [`quorum_queue`]: the order of an ensemble member's durable writes (ZAB's `Persist`).
 //! - [`group_commit`]: which persisted txns go into the next fsync.

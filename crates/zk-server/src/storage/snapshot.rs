@@ -8,14 +8,16 @@
 //! The header CRC covers the 28 bytes before it. A snapshot is written to
 //! `snapshot.<zxid>.tmp`, fsynced, renamed into place and its directory fsynced, so a
 //! `snapshot.<zxid>` file is either complete or was damaged after the fact; the CRCs tell.
+//! The body is streamed into the file as it is encoded; the header, which needs the body's
+//! length and CRC, is written last, over zeros that held its place.
 
 use super::error::StorageError;
 use super::files::{self, SNAPSHOT_PREFIX};
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use zk_proto::Zxid;
-use zk_tree::{DataTree, TreeConfig};
+use zk_tree::{DataTree, SnapshotView, TreeConfig};
 
 /// The first bytes of every snapshot ("ZooKeeper Rust Snapshot").
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"ZKRS";
@@ -98,15 +100,124 @@ fn invalid(path: &Path, reason: String) -> StorageError {
 }
 
 /// Writes the snapshot `body` of the tree at `zxid` into `dir` atomically; returns its path.
+/// For bytes already in memory (a snapshot received from the leader); a server's own
+/// snapshots are streamed with [`write_view`].
 pub fn write(dir: &Path, zxid: Zxid, body: &[u8]) -> Result<PathBuf, StorageError> {
-    let header = SnapshotHeader {
-        format: SNAPSHOT_FILE_FORMAT,
-        zxid,
-        body_len: body.len() as u64,
-        body_crc: crc32fast::hash(body),
-    };
+    write_streaming(dir, zxid, |out| out.write_all(body)).map(|(path, _)| path)
+}
+
+/// Writes the snapshot of the tree frozen in `view` into `dir` atomically, encoding it
+/// straight into the file: memory holds one buffer of [`BODY_BUFFER_BYTES`], not the
+/// whole snapshot. Returns the path and the header written.
+pub fn write_view(
+    dir: &Path,
+    view: &SnapshotView,
+) -> Result<(PathBuf, SnapshotHeader), StorageError> {
+    write_streaming(dir, view.last_applied_zxid(), |out| {
+        view.write_snapshot(out).map(drop)
+    })
+}
+
+/// The buffer between the encoder and the file: large enough that the file sees few
+/// writes and the CRC runs over long runs of bytes.
+pub const BODY_BUFFER_BYTES: usize = 1 << 20;
+
+/// Writes `snapshot.<zxid>` with the body `write_body` streams, through
+/// [`files::write_atomically_with`]: the header's place is filled with zeros first (never a
+/// valid header), and the real header, with the body's length and CRC counted on the way,
+/// is written over it once the body is complete.
+fn write_streaming<F>(
+    dir: &Path,
+    zxid: Zxid,
+    write_body: F,
+) -> Result<(PathBuf, SnapshotHeader), StorageError>
+where
+    F: FnOnce(&mut BodyWriter<'_>) -> io::Result<()>,
+{
     let name = files::file_name(SNAPSHOT_PREFIX, zxid);
-    files::write_atomically(dir, &name, &[&header.encode(), body])
+    files::write_atomically_with(dir, &name, |file| {
+        file.write_all(&[0; SNAPSHOT_HEADER_BYTES])?;
+        let mut body = BodyWriter::new(file);
+        write_body(&mut body)?;
+        let (body_len, body_crc) = body.finish()?;
+        let header = SnapshotHeader {
+            format: SNAPSHOT_FILE_FORMAT,
+            zxid,
+            body_len,
+            body_crc,
+        };
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&header.encode())?;
+        Ok(header)
+    })
+}
+
+/// Where a snapshot body goes: buffered, then counted and checksummed on its way into the
+/// file. A type of its own so that the encoder is compiled for it (no dynamic dispatch for
+/// each of its many small writes).
+struct BodyWriter<'a> {
+    buffered: BufWriter<Checksummed<&'a mut File>>,
+}
+
+impl<'a> BodyWriter<'a> {
+    fn new(file: &'a mut File) -> Self {
+        BodyWriter {
+            buffered: BufWriter::with_capacity(BODY_BUFFER_BYTES, Checksummed::new(file)),
+        }
+    }
+
+    /// Writes out what is buffered; returns the body's length and CRC32.
+    fn finish(self) -> io::Result<(u64, u32)> {
+        let checksummed = self
+            .buffered
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        Ok((checksummed.len, checksummed.hasher.finalize()))
+    }
+}
+
+impl Write for BodyWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffered.write(bytes)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.buffered.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.buffered.flush()
+    }
+}
+
+/// Counts and checksums what its inner writer accepts.
+struct Checksummed<W> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W> Checksummed<W> {
+    fn new(inner: W) -> Self {
+        Checksummed {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..written]);
+        self.len += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Reads the snapshot at `path` and checks its header, length and body CRC; returns the
@@ -209,9 +320,159 @@ pub fn load(path: &Path, tree_config: TreeConfig) -> Result<DataTree, StorageErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zk_proto::{Acl, CreateMode, SessionId};
+    use zk_tree::{AuthContext, PendingChanges, WriteRequest};
 
     fn sample_tree() -> DataTree {
         DataTree::new(TreeConfig::default())
+    }
+
+    /// Applies `requests` to `tree` as the server would, one zxid each, from session 7.
+    fn apply(tree: &mut DataTree, requests: &[WriteRequest]) {
+        let mut pending = PendingChanges::default();
+        let auth = AuthContext::new(SessionId(7), Vec::new());
+        for request in requests {
+            let zxid = tree.last_applied_zxid().next();
+            let txn = tree.prepare(&mut pending, &auth, zxid, 1_700_000_000_000, request);
+            tree.apply(&txn);
+            pending.applied(zxid);
+        }
+    }
+
+    fn create(path: &str, data: &[u8], acl: Vec<Acl>, mode: CreateMode) -> WriteRequest {
+        WriteRequest::Create {
+            path: path.to_owned(),
+            data: Some(data.to_vec()),
+            acl,
+            mode,
+            ttl_ms: None,
+        }
+    }
+
+    /// A session with an ephemeral, two ACL lists, and a few hundred znodes with data.
+    fn busy_tree() -> DataTree {
+        let mut tree = sample_tree();
+        let mut requests = vec![
+            WriteRequest::CreateSession { timeout_ms: 6_000 },
+            create("/app", b"", Acl::read_unsafe(), CreateMode::Persistent),
+            create("/e", b"mine", Acl::open_unsafe(), CreateMode::Ephemeral),
+            create("/d", b"", Acl::open_unsafe(), CreateMode::Persistent),
+        ];
+        for leaf in 0..300 {
+            let data = vec![leaf as u8; leaf % 120];
+            let path = format!("/d/n{leaf}");
+            requests.push(create(
+                &path,
+                &data,
+                Acl::open_unsafe(),
+                CreateMode::Persistent,
+            ));
+        }
+        apply(&mut tree, &requests);
+        assert!(tree.node_count() > 300);
+        tree
+    }
+
+    fn names_in(dir: &Path) -> Vec<std::ffi::OsString> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_snapshot_streamed_from_a_view_loads_back_as_the_tree_it_froze() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tree = busy_tree();
+        let view = tree.snapshot_view();
+        let frozen = tree.to_snapshot_bytes();
+        // Changes after the freeze are not in the snapshot.
+        apply(
+            &mut tree,
+            &[WriteRequest::Delete {
+                path: "/d/n5".into(),
+                version: -1,
+            }],
+        );
+
+        let (path, header) = write_view(dir.path(), &view).unwrap();
+        assert_eq!(
+            path,
+            dir.path()
+                .join(files::file_name(SNAPSHOT_PREFIX, view.last_applied_zxid()))
+        );
+        assert_eq!(header.zxid, view.last_applied_zxid());
+        assert_eq!(header.body_len, frozen.len() as u64);
+        assert_eq!(verify(&path).unwrap(), header);
+        let loaded = load(&path, TreeConfig::default()).unwrap();
+        loaded.check_invariants();
+        assert_eq!(loaded.to_snapshot_bytes(), frozen);
+        assert_eq!(
+            names_in(dir.path()),
+            vec![path.file_name().unwrap().to_owned()]
+        );
+
+        // The same file as one written from the bytes.
+        let from_bytes = tempfile::tempdir().unwrap();
+        let other = write(from_bytes.path(), header.zxid, &frozen).unwrap();
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            std::fs::read(&path).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let view = busy_tree().snapshot_view();
+        let zxid = view.last_applied_zxid();
+        let (path, _) = write_view(dir.path(), &view).unwrap();
+        let before = std::fs::read(&path).unwrap();
+
+        // The body fails after more than a buffer's worth reached the file.
+        let error = write_streaming(dir.path(), zxid, |out| {
+            out.write_all(&vec![1; 3 * BODY_BUFFER_BYTES / 2])?;
+            Err(io::Error::other("the encoder gave up"))
+        })
+        .unwrap_err();
+        let StorageError::Io {
+            path: failed,
+            operation,
+            source,
+        } = error
+        else {
+            panic!("not an I/O error: {error}");
+        };
+        assert_eq!(
+            failed,
+            dir.path().join(format!("snapshot.{:x}.tmp", zxid.0))
+        );
+        assert_eq!(operation, "write");
+        assert_eq!(source.to_string(), "the encoder gave up");
+        assert_eq!(
+            names_in(dir.path()),
+            vec![path.file_name().unwrap().to_owned()]
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the older file is intact"
+        );
+
+        // The directory is gone.
+        let gone = dir.path().join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        std::fs::remove_dir(&gone).unwrap();
+        assert!(matches!(
+            write_view(&gone, &view),
+            Err(StorageError::Io {
+                operation: "create",
+                ..
+            })
+        ));
+        assert!(!gone.exists());
     }
 
     #[test]
