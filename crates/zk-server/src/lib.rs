@@ -20,12 +20,14 @@
 //! - [`actors`]: ConnectionActor, SessionActor, TreeActor, WatchActor, LogActor and the
 //!   listener.
 //! - [`server`]: composition of the actors into a running server.
+//! - [`memory`]: returning the allocator's freed pages after a snapshot.
 
 pub mod actors;
 pub mod civil_time;
 pub mod codec;
 pub mod config;
 pub mod four_letter;
+pub mod memory;
 pub mod outbound;
 pub mod pipeline;
 pub mod quorum;

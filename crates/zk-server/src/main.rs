@@ -11,6 +11,28 @@ use zk_server::config::ServerConfig;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// Makes every jemalloc arena return its freed pages to the kernel now (see
+/// `zk_server::memory`).
+#[cfg(not(target_env = "msvc"))]
+fn purge_jemalloc_arenas() {
+    // 4096 is jemalloc's MALLCTL_ARENAS_ALL: "every arena".
+    const PURGE_ALL_ARENAS: &std::ffi::CStr = c"arena.4096.purge";
+    // SAFETY: the name is a NUL-terminated static string; this control takes no old or new
+    // value, so every pointer is null and the new length 0.
+    let status = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            PURGE_ALL_ARENAS.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if status != 0 {
+        tracing::debug!(status, "jemalloc purge failed");
+    }
+}
+
 const USAGE: &str = "\
 zk-server: a ZooKeeper-compatible coordination server
 
@@ -36,6 +58,8 @@ the key. Logging is controlled by RUST_LOG (default: info).
 ";
 
 fn main() -> ExitCode {
+    #[cfg(not(target_env = "msvc"))]
+    zk_server::memory::set_release_freed_pages(purge_jemalloc_arenas);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

@@ -279,6 +279,7 @@ where
                     files::create_dir(&dir).and_then(|()| snapshot::write_view(&dir, &view));
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 drop(view);
+                crate::memory::release_freed_pages();
                 let result = written.map(|(path, header)| {
                     tracing::info!(%zxid, bytes = header.body_len, elapsed_ms, "snapshot written");
                     path
