@@ -182,9 +182,14 @@ cleanup() {
 keep_server_logs() {
   local kept="${RESULTS_DIR:-$ROOT_DIR/benches/results}/failed-run-logs"
   rm -rf "$kept"
-  mkdir -p "$kept" || return 0
-  (cd "$RUN_DIR" && find . -name '*.log' -exec cp --parents {} "$kept" \;) 2>/dev/null || true
-  log "compare.sh: the servers' logs of the failed run are in $kept"
+  mkdir -p "$kept" || { log "compare.sh: cannot create $kept to keep the servers' logs"; return 0; }
+  if [[ ! -d $RUN_DIR ]]; then
+    log "compare.sh: the run directory $RUN_DIR is gone: no server log to keep"
+    return 0
+  fi
+  (cd "$RUN_DIR" && find . -name '*.log' -exec cp --parents {} "$kept" \;) ||
+    log "compare.sh: copying the servers' logs to $kept failed"
+  log "compare.sh: $(find "$kept" -type f | wc -l) server log(s) of the failed run kept in $kept"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

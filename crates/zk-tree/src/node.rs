@@ -1,12 +1,12 @@
 //! Znodes and the arena that stores them.
 //!
-//! A [`Node`] is kept small (32 bytes plus one allocation): no full path (the path is the
-//! chain of parents), the name, the data and the stat share one allocation behind a thin
-//! pointer (`payload`; the stat of a znode never changed since its creation takes 16
-//! bytes there instead of 60), every field is 4-byte aligned (no padding), the ACL is a
-//! 4-byte handle, and children form an intrusive doubly linked list (first child, next
-//! and previous sibling), so adding or removing a child is O(1) without a per-node
-//! collection.
+//! A [`Node`] is kept small (24 bytes plus one allocation): no full path (the path is the
+//! chain of parents), the name, the data, the stat and the head of the child list share
+//! one allocation behind a thin pointer (`payload`; a childless znode never changed since
+//! its creation stores 16 bytes of stat there, any other 68 of stat and child list head),
+//! every field is 4-byte aligned (no padding), the ACL is a 4-byte handle, and children
+//! form an intrusive doubly linked list (first child, next and previous sibling), so
+//! adding or removing a child is O(1) without a per-node collection.
 //! Nodes live in fixed-size chunks addressed by a 32-bit [`NodeId`]: growing never moves
 //! or copies existing nodes and wastes at most one chunk.
 //!
@@ -15,11 +15,12 @@
 //! A chunk that a clone still shares is copied on its first change; after that, and in a
 //! tree that was never cloned, a change costs one reference-count check.
 
+mod meta;
 mod payload;
-mod stored_stat;
 
 use crate::acl_cache::AclId;
 use crate::stat::StatPersisted;
+use meta::Meta;
 use payload::Payload;
 use std::sync::Arc;
 
@@ -32,38 +33,48 @@ pub const NONE: NodeId = u32::MAX;
 /// The root's id: it is the first node of every tree.
 pub const ROOT: NodeId = 0;
 
-/// Nodes per chunk of the arena. It bounds the work of the first change to a chunk that a
-/// snapshot shares: copying 1024 nodes (32 KiB, plus one allocation per name and data)
-/// took 0.25-0.38 ms on a busy 2-core machine (`tests/snapshot_cost.rs`), a delay one
-/// write can absorb. Smaller chunks would lengthen the table of chunk pointers that every
-/// clone copies (1000 entries at a million znodes).
-const CHUNK_NODES: usize = 1024;
+/// Nodes per chunk of the arena: 597 nodes of 24 bytes fill 14 KiB, jemalloc's largest
+/// "small" size class, which it packs into slabs without waste; a chunk of 16 KiB or more
+/// is a "large" allocation, which costs a page more than its size (its cache-oblivious
+/// offset: 4 MB at a million znodes for chunks of 1024 nodes of 32 bytes).
+/// The size also bounds the work of the first change to a chunk that a snapshot shares
+/// (copying its nodes and their payloads, `tests/snapshot_cost.rs`), and every clone
+/// copies the table of chunk pointers (1676 entries at a million znodes).
+const CHUNK_NODES: usize = 597;
 
 /// One znode.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// The name, the data (null or not) and the stat.
+    /// The name, the data (null or not), the stat, the first child and the child count.
     payload: Payload,
     pub acl: AclId,
     pub parent: NodeId,
-    pub first_child: NodeId,
     pub next_sibling: NodeId,
     pub prev_sibling: NodeId,
-    pub num_children: u32,
 }
 
 impl Node {
     /// A childless, unlinked node.
     pub fn new(name: &str, data: Option<&[u8]>, acl: AclId, stat: StatPersisted) -> Self {
         Node {
-            payload: Payload::new(name.as_bytes(), data, &stat),
+            payload: Payload::new(name.as_bytes(), data, &Meta::childless(stat)),
             acl,
             parent: NONE,
-            first_child: NONE,
             next_sibling: NONE,
             prev_sibling: NONE,
-            num_children: 0,
         }
+    }
+
+    /// The first child in the child list (`NONE` without children).
+    #[inline]
+    pub fn first_child(&self) -> NodeId {
+        self.payload.children().0
+    }
+
+    /// The number of children.
+    #[inline]
+    pub fn num_children(&self) -> u32 {
+        self.payload.children().1
     }
 
     /// The name as bytes (cheap: the index compares bytes).
@@ -115,7 +126,13 @@ impl Node {
 
     /// Replaces the data and the stat at once (one allocation).
     pub fn set_data_and_stat(&mut self, data: Option<&[u8]>, stat: StatPersisted) {
-        self.payload = Payload::new(self.payload.name(), data, &stat);
+        let (first_child, num_children) = self.payload.children();
+        let meta = Meta {
+            stat,
+            first_child,
+            num_children,
+        };
+        self.payload = Payload::new(self.payload.name(), data, &meta);
     }
 
     /// Frees the name, data and stat of a node that leaves the tree.
@@ -210,7 +227,6 @@ impl NodeArena {
         let slot = self.get_mut(id);
         slot.clear();
         slot.parent = NONE;
-        slot.first_child = NONE;
         slot.prev_sibling = NONE;
         slot.next_sibling = free_head;
         self.free_head = id;
@@ -236,7 +252,7 @@ impl NodeArena {
 
     /// Links the unlinked node `child` as the first child of `parent`.
     pub fn link_child(&mut self, parent: NodeId, child: NodeId) {
-        let old_first = self.get(parent).first_child;
+        let (old_first, count) = self.get(parent).payload.children();
         {
             let node = self.get_mut(child);
             node.parent = parent;
@@ -246,9 +262,7 @@ impl NodeArena {
         if old_first != NONE {
             self.get_mut(old_first).prev_sibling = child;
         }
-        let parent = self.get_mut(parent);
-        parent.first_child = child;
-        parent.num_children += 1;
+        self.get_mut(parent).payload.set_children(child, count + 1);
     }
 
     /// Unlinks `child` from its parent's child list.
@@ -257,16 +271,15 @@ impl NodeArena {
             let node = self.get(child);
             (node.parent, node.prev_sibling, node.next_sibling)
         };
-        if prev == NONE {
-            self.get_mut(parent).first_child = next;
-        } else {
+        let (first, count) = self.get(parent).payload.children();
+        let first = if prev == NONE { next } else { first };
+        self.get_mut(parent).payload.set_children(first, count - 1);
+        if prev != NONE {
             self.get_mut(prev).next_sibling = next;
         }
         if next != NONE {
             self.get_mut(next).prev_sibling = prev;
         }
-        let parent = self.get_mut(parent);
-        parent.num_children -= 1;
         let node = self.get_mut(child);
         node.prev_sibling = NONE;
         node.next_sibling = NONE;
@@ -276,7 +289,7 @@ impl NodeArena {
     pub fn children(&self, parent: NodeId) -> Children<'_> {
         Children {
             arena: self,
-            next: self.get(parent).first_child,
+            next: self.get(parent).first_child(),
         }
     }
 
@@ -320,7 +333,7 @@ mod tests {
 
     #[test]
     fn node_stays_small() {
-        assert_eq!(std::mem::size_of::<Node>(), 32);
+        assert_eq!(std::mem::size_of::<Node>(), 24);
     }
 
     #[test]
@@ -358,7 +371,7 @@ mod tests {
         assert_eq!(arena.children(root).collect::<Vec<_>>(), [c, a]);
         arena.unlink_child(c);
         assert_eq!(arena.children(root).collect::<Vec<_>>(), [a]);
-        assert_eq!(arena.get(root).num_children, 1);
+        assert_eq!(arena.get(root).num_children(), 1);
         arena.remove(b);
         arena.remove(c);
         assert_eq!(arena.len(), 2);
@@ -430,7 +443,7 @@ mod tests {
         arena.link_child(root, reused);
 
         assert_eq!(frozen.len(), CHUNK_NODES + 11);
-        assert_eq!(frozen.get(root).num_children as usize, CHUNK_NODES + 10);
+        assert_eq!(frozen.get(root).num_children() as usize, CHUNK_NODES + 10);
         assert_eq!(frozen.children(root).count(), CHUNK_NODES + 10);
         assert_eq!(frozen.get(children[0]).name(), "c");
         assert_eq!(frozen.get(last).name(), "c");

@@ -308,7 +308,7 @@ impl Preparation<'_> {
         let node = self.tree.nodes.get(id);
         Ok(PendingNode {
             stat: node.stat(),
-            child_count: node.num_children as i32,
+            child_count: node.num_children() as i32,
             acl: Arc::clone(self.tree.acl_of(id)),
         })
     }

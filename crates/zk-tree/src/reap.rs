@@ -24,7 +24,7 @@ impl DataTree {
         let mut candidates = Vec::new();
         for &id in &self.containers {
             let node = self.nodes.get(id);
-            if node.num_children != 0 {
+            if node.num_children() != 0 {
                 continue;
             }
             // `cversion` counts child creations: > 0 means the container was used.
@@ -39,7 +39,7 @@ impl DataTree {
         }
         for &id in &self.ttls {
             let node = self.nodes.get(id);
-            if node.num_children != 0 {
+            if node.num_children() != 0 {
                 continue;
             }
             if let EphemeralKind::Ttl { ttl_ms } = self.kind_of(id) {

@@ -14,7 +14,7 @@ impl DataTree {
         while let Some((id, path_len)) = stack.pop() {
             let node = self.nodes.get(id);
             total += path_len + node.data_len() as u64;
-            let mut child = node.first_child;
+            let mut child = node.first_child();
             while child != NONE {
                 let child_node = self.nodes.get(child);
                 let separator = u64::from(id != ROOT);

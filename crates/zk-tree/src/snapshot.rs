@@ -88,7 +88,7 @@ impl Serialize for NodeOut<'_> {
         out.serialize_field("data", &self.node.data().map(BorrowedBytes))?;
         out.serialize_field("acl", &self.acl)?;
         out.serialize_field("stat", &self.node.stat())?;
-        out.serialize_field("num_children", &self.node.num_children)?;
+        out.serialize_field("num_children", &self.node.num_children())?;
         out.end()
     }
 }

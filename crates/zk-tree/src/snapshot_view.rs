@@ -43,7 +43,7 @@ impl std::fmt::Debug for SnapshotView {
 }
 
 impl DataTree {
-    /// Freezes the tree's snapshot content. Costs O(znodes / 1024) for the arena plus the
+    /// Freezes the tree's snapshot content. Costs O(znodes / 597) for the arena plus the
     /// size of the sessions, ACL lists and quota paths; it leaves out the child index and
     /// the ephemeral, container and TTL sets, which a snapshot does not store.
     pub fn snapshot_view(&self) -> SnapshotView {

@@ -245,7 +245,7 @@ impl DataTree {
         let node = self.nodes.get(id);
         node.stat().to_client(
             node.data_len(),
-            node.num_children,
+            node.num_children(),
             self.config.extended_types_enabled,
         )
     }
@@ -329,7 +329,7 @@ impl DataTree {
         if let Some(child) = child {
             // Apache would orphan the children; a log that asks for this is corrupt, and
             // refusing keeps the tree consistent.
-            if self.nodes.get(child).num_children > 0 {
+            if self.nodes.get(child).num_children() > 0 {
                 return Err(ErrorCode::NotEmpty);
             }
         }
@@ -444,7 +444,7 @@ impl DataTree {
 
     fn stat_digest(&self, id: NodeId, path: &str) -> u64 {
         let node = self.nodes.get(id);
-        digest::stat_part(path, &node.stat(), node.num_children)
+        digest::stat_part(path, &node.stat(), node.num_children())
     }
 
     fn node_digest(&self, id: NodeId, path: &str) -> u64 {
@@ -499,7 +499,7 @@ impl DataTree {
             let node = self.nodes.get(id);
             assert_eq!(
                 self.nodes.children(id).count(),
-                node.num_children as usize,
+                node.num_children() as usize,
                 "child count of {}",
                 self.path_of(id)
             );
@@ -513,7 +513,7 @@ impl DataTree {
                 EphemeralKind::Ephemeral(session) => {
                     ephemeral_count += 1;
                     assert!(self.ephemerals[&session].contains(&id));
-                    assert_eq!(node.num_children, 0, "ephemerals have no children");
+                    assert_eq!(node.num_children(), 0, "ephemerals have no children");
                 }
                 EphemeralKind::Persistent => {}
             }

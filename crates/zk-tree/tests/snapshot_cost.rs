@@ -14,7 +14,7 @@ const PARENTS: usize = 1000;
 const DATA_BYTES: usize = 100;
 /// Nodes per arena chunk (`node::CHUNK_NODES`): writing one znode every this many ids
 /// touches every chunk once.
-const CHUNK_NODES: usize = 1024;
+const CHUNK_NODES: usize = 597;
 
 fn znodes_to_measure() -> usize {
     std::env::var("ZK_TREE_SNAPSHOT_ZNODES")

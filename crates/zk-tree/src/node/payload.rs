@@ -1,12 +1,14 @@
-//! A znode's name, data and stat in one heap allocation behind a thin (8-byte) pointer.
+//! A znode's name, data, stat and child-list head in one heap allocation behind a thin
+//! (8-byte) pointer.
 //!
-//! `Box<[u8]>` would cost 16 bytes in every node (pointer and length), and a stat kept in
-//! the node 60 more. Here the lengths live at the front of the allocation, as LEB128
-//! varints (7 bits per byte), and the stat in the shorter of its two stored forms
-//! (`stored_stat`: 16 bytes for a znode unchanged since its creation, else 60):
+//! `Box<[u8]>` would cost 16 bytes in every node (pointer and length), and a stat and child
+//! list head kept in the node 68 more. Here the lengths live at the front of the
+//! allocation, as LEB128 varints (7 bits per byte), and the stat and child list head in
+//! the shorter of their two forms (`meta`: 16 bytes for a childless znode unchanged since
+//! its creation, else 68):
 //!
 //! ```text
-//! varint(name_len << 2 | full_stat << 1 | data_is_null)  stat  name  varint(data_len)  data
+//! varint(name_len << 2 | full_meta << 1 | data_is_null)  meta  name  varint(data_len)  data
 //! ```
 //!
 //! A name under 32 bytes and data under 128 bytes take 2 bytes of header, which usually
@@ -16,24 +18,25 @@
 //!
 //! Soundness rests on one invariant, kept by every constructor: `bytes` is either `None`
 //! or the start of a leaked `Box<[u8]>` whose bytes begin with a well-formed header and
-//! whose length is exactly what that header describes. After creation only the stat's
+//! whose length is exactly what that header describes. After creation only the meta's
 //! bytes change, in place and in the same form (through `&mut self`); a change of form
 //! builds a new allocation. Each allocation is owned by exactly one `Payload`, which
 //! frees it on drop.
 
-use super::stored_stat::StatForm;
+use super::meta::{Meta, MetaForm};
+use super::NodeId;
 use crate::stat::StatPersisted;
 use std::fmt;
 use std::ptr::NonNull;
 
-/// The bytes of a znode's name, data and stat.
+/// The bytes of a znode's name, data, stat and child list head.
 ///
 /// Packed to 4-byte alignment, so that a [`Node`](super::Node), whose other fields are all
 /// 4-byte aligned, has no padding. The pointer is only ever copied out of the field (never
 /// borrowed), which the compiler reads unaligned where needed.
 #[repr(C, packed(4))]
 pub struct Payload {
-    /// `None` for an empty name with null data and an all-zero stat (a freed slot needs
+    /// `None` for an empty name with null data and the default [`Meta`] (a freed slot needs
     /// no allocation).
     bytes: Option<NonNull<u8>>,
 }
@@ -47,9 +50,9 @@ unsafe impl Sync for Payload {}
 
 /// Where the parts of a payload are, decoded from its header.
 struct Parts {
-    stat_form: StatForm,
-    /// The stat starts here; the name follows it.
-    stat_start: usize,
+    meta_form: MetaForm,
+    /// The meta starts here; the name follows it.
+    meta_start: usize,
     data_is_null: bool,
     data_start: usize,
     data_len: usize,
@@ -62,41 +65,41 @@ impl Parts {
 }
 
 /// The first varint: the name's length and two flags.
-fn first_word(name_len: usize, stat_form: StatForm, data_is_null: bool) -> u64 {
-    (name_len as u64) << 2 | u64::from(stat_form == StatForm::Full) << 1 | u64::from(data_is_null)
+fn first_word(name_len: usize, meta_form: MetaForm, data_is_null: bool) -> u64 {
+    (name_len as u64) << 2 | u64::from(meta_form == MetaForm::Full) << 1 | u64::from(data_is_null)
 }
 
-fn stat_form_of_word(word: u64) -> StatForm {
+fn meta_form_of_word(word: u64) -> MetaForm {
     if word & 2 == 0 {
-        StatForm::Created
+        MetaForm::Created
     } else {
-        StatForm::Full
+        MetaForm::Full
     }
 }
 
 impl Payload {
-    /// The empty name with null data and an all-zero stat, without an allocation.
+    /// The empty name with null data and the default [`Meta`], without an allocation.
     pub const EMPTY: Payload = Payload { bytes: None };
 
-    /// `name`, `data` and `stat` in one allocation of their length plus the header.
-    pub fn new(name: &[u8], data: Option<&[u8]>, stat: &StatPersisted) -> Payload {
-        if name.is_empty() && data.is_none() && *stat == StatPersisted::default() {
+    /// `name`, `data` and `meta` in one allocation of their length plus the header.
+    pub fn new(name: &[u8], data: Option<&[u8]>, meta: &Meta) -> Payload {
+        if name.is_empty() && data.is_none() && *meta == Meta::default() {
             return Payload::EMPTY;
         }
-        let stat_form = StatForm::of(stat);
+        let meta_form = MetaForm::of(meta);
         let data_bytes = data.unwrap_or_default();
-        let name_word = first_word(name.len(), stat_form, data.is_none());
+        let name_word = first_word(name.len(), meta_form, data.is_none());
         let data_word = data_bytes.len() as u64;
         let len = varint_len(name_word)
-            + stat_form.len()
+            + meta_form.len()
             + name.len()
             + varint_len(data_word)
             + data_bytes.len();
         let mut bytes = Vec::with_capacity(len);
         push_varint(&mut bytes, name_word);
-        let stat_start = bytes.len();
-        bytes.resize(stat_start + stat_form.len(), 0);
-        stat_form.write(stat, &mut bytes[stat_start..]);
+        let meta_start = bytes.len();
+        bytes.resize(meta_start + meta_form.len(), 0);
+        meta_form.write(meta, &mut bytes[meta_start..]);
         bytes.extend_from_slice(name);
         push_varint(&mut bytes, data_word);
         bytes.extend_from_slice(data_bytes);
@@ -104,13 +107,13 @@ impl Payload {
         Payload::from_encoded(bytes.into_boxed_slice())
     }
 
-    /// The same name and stat with other data.
+    /// The same name and meta with other data.
     pub fn with_data(&self, data: Option<&[u8]>) -> Payload {
-        Payload::new(self.name(), data, &self.stat())
+        Payload::new(self.name(), data, &self.meta())
     }
 
     /// Takes ownership of `encoded`, which must hold a well-formed header followed by
-    /// exactly the stat, name and data it describes.
+    /// exactly the meta, name and data it describes.
     fn from_encoded(encoded: Box<[u8]>) -> Payload {
         debug_assert!(!encoded.is_empty());
         let leaked: &'static mut [u8] = Box::leak(encoded);
@@ -127,11 +130,11 @@ impl Payload {
             return &[];
         };
         // SAFETY: by the type's invariant the allocation at `start` begins with a complete
-        // varint, followed by the stat in the form it names and the name bytes it counts;
+        // varint, followed by the meta in the form it names and the name bytes it counts;
         // the slice covers exactly the name and lives as long as `self`.
         unsafe {
             let (name_word, header_len) = read_varint(start.as_ptr());
-            let name_start = header_len + stat_form_of_word(name_word).len();
+            let name_start = header_len + meta_form_of_word(name_word).len();
             std::slice::from_raw_parts(start.as_ptr().add(name_start), (name_word >> 2) as usize)
         }
     }
@@ -152,35 +155,87 @@ impl Payload {
         self.decode().map_or(0, |(_, parts)| parts.data_len)
     }
 
-    /// The stat.
+    /// The stat and the child list head.
     #[inline]
-    pub fn stat(&self) -> StatPersisted {
+    pub fn meta(&self) -> Meta {
         match self.decode() {
-            None => StatPersisted::default(),
-            Some((bytes, parts)) => parts.stat_form.read(&bytes[parts.stat_start..]),
+            None => Meta::default(),
+            Some((bytes, parts)) => parts.meta_form.read(&bytes[parts.meta_start..]),
         }
     }
 
-    /// Replaces the stat: in place when it keeps its form, else in a new allocation.
-    pub fn set_stat(&mut self, stat: &StatPersisted) {
-        let form = StatForm::of(stat);
-        if let Some((start, parts)) = self.decode_raw() {
-            if parts.stat_form == form {
-                // SAFETY: by the type's invariant the allocation at `start` holds
-                // `parts.total_len()` bytes, of which the stat's `form.len()` start at
-                // `parts.stat_start`; `&mut self` makes this the only access to them, and
-                // rewriting a stat in its own form keeps the header valid.
-                let stat_bytes = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        start.as_ptr().add(parts.stat_start),
-                        form.len(),
-                    )
-                };
-                form.write(stat, stat_bytes);
-                return;
-            }
+    /// The stat.
+    #[inline]
+    pub fn stat(&self) -> StatPersisted {
+        self.meta().stat
+    }
+
+    /// The first child and the child count. Reads only the first varint and those 8
+    /// bytes: walking the tree does this for every node it passes.
+    #[inline]
+    pub fn children(&self) -> (NodeId, u32) {
+        let Some(start) = self.bytes else {
+            return (super::NONE, 0);
+        };
+        // SAFETY: by the type's invariant the allocation at `start` begins with a complete
+        // varint followed by the meta in the form it names; the slice covers exactly the
+        // meta and lives as long as `self`.
+        unsafe {
+            let (word, header_len) = read_varint(start.as_ptr());
+            let form = meta_form_of_word(word);
+            let meta = std::slice::from_raw_parts(start.as_ptr().add(header_len), form.len());
+            form.read_children(meta)
         }
-        *self = Payload::new(self.name(), self.data(), stat);
+    }
+
+    /// Replaces the meta: in place when it keeps its form, else in a new allocation.
+    pub fn set_meta(&mut self, meta: &Meta) {
+        let form = MetaForm::of(meta);
+        match self.meta_bytes_mut() {
+            Some((current, bytes)) if current == form => form.write(meta, bytes),
+            _ => *self = Payload::new(self.name(), self.data(), meta),
+        }
+    }
+
+    /// Replaces the stat, keeping the child list head.
+    pub fn set_stat(&mut self, stat: &StatPersisted) {
+        let (first_child, num_children) = self.children();
+        self.set_meta(&Meta {
+            stat: *stat,
+            first_child,
+            num_children,
+        });
+    }
+
+    /// Replaces the child list head, keeping the stat: in place in the full form.
+    pub fn set_children(&mut self, first_child: NodeId, num_children: u32) {
+        match self.meta_bytes_mut() {
+            Some((MetaForm::Full, bytes)) => {
+                MetaForm::write_children(bytes, first_child, num_children)
+            }
+            _ => self.set_meta(&Meta {
+                stat: self.stat(),
+                first_child,
+                num_children,
+            }),
+        }
+    }
+
+    /// The meta's form and bytes, for a change in place; `None` for [`Payload::EMPTY`].
+    fn meta_bytes_mut(&mut self) -> Option<(MetaForm, &mut [u8])> {
+        let (start, parts) = self.decode_raw()?;
+        // SAFETY: by the type's invariant the allocation at `start` holds
+        // `parts.total_len()` bytes, of which the meta's `meta_form.len()` start at
+        // `parts.meta_start`; `&mut self` makes this the only access to them for the
+        // slice's life. Callers rewrite the meta in its own form, which keeps the header
+        // valid.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(
+                start.as_ptr().add(parts.meta_start),
+                parts.meta_form.len(),
+            )
+        };
+        Some((parts.meta_form, bytes))
     }
 
     /// The whole allocation and where its parts are; `None` for [`Payload::EMPTY`].
@@ -238,7 +293,7 @@ impl fmt::Debug for Payload {
         f.debug_struct("Payload")
             .field("name", &String::from_utf8_lossy(self.name()))
             .field("data_len", &self.data().map(<[u8]>::len))
-            .field("stat", &self.stat())
+            .field("meta", &self.meta())
             .finish()
     }
 }
@@ -252,15 +307,15 @@ impl fmt::Debug for Payload {
 unsafe fn read_header(start: NonNull<u8>) -> Parts {
     let start = start.as_ptr();
     // SAFETY (both calls): the caller's allocation holds the first varint at its start
-    // and the data's right after the stat and the name.
+    // and the data's right after the meta and the name.
     let (name_word, name_header_len) = unsafe { read_varint(start) };
-    let stat_form = stat_form_of_word(name_word);
+    let meta_form = meta_form_of_word(name_word);
     let name_len = (name_word >> 2) as usize;
-    let data_header_at = name_header_len + stat_form.len() + name_len;
+    let data_header_at = name_header_len + meta_form.len() + name_len;
     let (data_len, data_header_len) = unsafe { read_varint(start.add(data_header_at)) };
     Parts {
-        stat_form,
-        stat_start: name_header_len,
+        meta_form,
+        meta_start: name_header_len,
         data_is_null: name_word & 1 == 1,
         data_start: data_header_at + data_header_len,
         data_len: data_len as usize,
@@ -340,6 +395,18 @@ mod tests {
         stat
     }
 
+    fn childless(stat: StatPersisted) -> Meta {
+        Meta::childless(stat)
+    }
+
+    fn with_children(stat: StatPersisted) -> Meta {
+        Meta {
+            stat,
+            first_child: 42,
+            num_children: 3,
+        }
+    }
+
     #[test]
     fn name_data_and_stat_read_back() {
         let cases: [(&[u8], Option<&[u8]>); 6] = [
@@ -351,39 +418,51 @@ mod tests {
             (b"zookeeper", None),
         ];
         for (name, data) in cases {
-            for stat in [StatPersisted::default(), created(), changed()] {
-                let payload = Payload::new(name, data, &stat);
+            let metas = [
+                Meta::default(),
+                childless(created()),
+                childless(changed()),
+                with_children(created()),
+            ];
+            for meta in metas {
+                let payload = Payload::new(name, data, &meta);
                 assert_eq!(payload.name(), name);
                 assert_eq!(payload.data(), data);
                 assert_eq!(payload.data_len(), data.map_or(0, <[u8]>::len));
-                assert_eq!(payload.stat(), stat);
+                assert_eq!(payload.meta(), meta);
+                assert_eq!(payload.stat(), meta.stat);
+                assert_eq!(payload.children(), (meta.first_child, meta.num_children));
                 let copy = payload.clone();
                 drop(payload);
                 assert_eq!(copy.name(), name);
                 assert_eq!(copy.data(), data);
-                assert_eq!(copy.stat(), stat);
+                assert_eq!(copy.meta(), meta);
             }
         }
     }
 
     #[test]
-    fn empty_name_with_null_data_and_a_zero_stat_allocates_nothing() {
-        let payload = Payload::new(b"", None, &StatPersisted::default());
+    fn empty_name_with_null_data_and_the_default_meta_allocates_nothing() {
+        let payload = Payload::new(b"", None, &Meta::default());
         assert!({ payload.bytes }.is_none());
         assert_eq!(payload.name(), b"");
         assert_eq!(payload.data(), None);
-        assert_eq!(payload.stat(), StatPersisted::default());
+        assert_eq!(payload.meta(), Meta::default());
+        assert_eq!(payload.children(), (crate::node::NONE, 0));
         assert!({ payload.clone().bytes }.is_none());
-        // The root, once its stat changes, needs an allocation for it.
+        // The root, once its stat changes or it has a child, needs an allocation.
         let mut root = Payload::EMPTY;
         root.set_stat(&changed());
         assert!({ root.bytes }.is_some());
         assert_eq!((root.name(), root.data(), root.stat()), (&b""[..], None, changed()));
+        let mut root = Payload::EMPTY;
+        root.set_children(1, 1);
+        assert_eq!((root.children(), root.stat()), ((1, 1), StatPersisted::default()));
     }
 
     #[test]
     fn a_stat_changes_in_place_within_its_form_and_moves_when_the_form_changes() {
-        let mut payload = Payload::new(b"node", Some(b"data"), &created());
+        let mut payload = Payload::new(b"node", Some(b"data"), &childless(created()));
         let first = { payload.bytes };
         let later = StatPersisted::created(Zxid(0x1_0000_0008), 1_700_000_000_001, 0);
         payload.set_stat(&later);
@@ -392,7 +471,7 @@ mod tests {
 
         payload.set_stat(&changed());
         assert_eq!(payload.stat(), changed());
-        assert_eq!(encoded_len(&payload), 2 + 60 + 4 + 4);
+        assert_eq!(encoded_len(&payload), 2 + 68 + 4 + 4);
         let full = { payload.bytes };
         let mut more = changed();
         more.aversion = 9;
@@ -411,17 +490,35 @@ mod tests {
     }
 
     #[test]
+    fn children_change_in_place_once_the_meta_is_full() {
+        let mut payload = Payload::new(b"parent", None, &childless(created()));
+        payload.set_children(7, 1);
+        assert_eq!(payload.children(), (7, 1));
+        assert_eq!(payload.stat(), created(), "the stat is kept");
+        let full = { payload.bytes };
+        payload.set_children(9, 2);
+        assert_eq!({ payload.bytes }, full, "full form: rewritten in place");
+        assert_eq!(payload.children(), (9, 2));
+        payload.set_stat(&changed());
+        assert_eq!(payload.children(), (9, 2), "the children are kept");
+        payload.set_children(crate::node::NONE, 0);
+        payload.set_stat(&created());
+        assert_eq!(payload.meta(), childless(created()));
+        assert_eq!(encoded_len(&payload), 1 + 16 + 6 + 1, "back to the short form");
+    }
+
+    #[test]
     fn long_names_and_data_need_longer_varints() {
         for name_len in [0, 31, 32, 4095, 4096, 70_000] {
             for data_len in [0, 127, 128, 16_383, 16_384, 1 << 21] {
                 let name = vec![b'n'; name_len];
                 let data = vec![b'd'; data_len];
-                for stat in [created(), changed()] {
-                    let payload = Payload::new(&name, Some(&data), &stat);
+                for meta in [childless(created()), with_children(changed())] {
+                    let payload = Payload::new(&name, Some(&data), &meta);
                     assert_eq!(payload.name(), &name[..]);
                     assert_eq!(payload.data(), Some(&data[..]));
-                    assert_eq!(payload.stat(), stat);
-                    let form = StatForm::of(&stat);
+                    assert_eq!(payload.meta(), meta);
+                    let form = MetaForm::of(&meta);
                     let header = varint_len(first_word(name_len, form, false))
                         + varint_len(data_len as u64);
                     assert_eq!(
@@ -435,7 +532,7 @@ mod tests {
 
     #[test]
     fn a_short_name_100_bytes_of_data_and_a_creation_stat_fill_a_128_byte_class() {
-        let payload = Payload::new(b"key-999999", Some(&[0; 100]), &created());
+        let payload = Payload::new(b"key-999999", Some(&[0; 100]), &childless(created()));
         assert_eq!(encoded_len(&payload), 128);
     }
 
@@ -463,7 +560,7 @@ mod tests {
 
     #[test]
     fn payloads_move_and_are_shared_between_threads() {
-        let payload = Payload::new(b"name", Some(b"data"), &changed());
+        let payload = Payload::new(b"name", Some(b"data"), &with_children(changed()));
         let shared = std::sync::Arc::new(payload.clone());
         let reader = {
             let shared = shared.clone();
