@@ -226,7 +226,7 @@ spawn() {
     setsid "$JAVA" -cp "$REFERENCE_CLASSPATH" -Dzookeeper.root.logger=INFO,CONSOLE \
       "$REFERENCE_MAIN" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
   else
-    RUST_LOG=warn setsid "$ZK_SERVER" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+    RUST_LOG=info setsid "$ZK_SERVER" "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
   fi
   SPAWNED_PID=$!
   # Out of the job table: bash still reaps it, but does not print a job notice when the
