@@ -78,6 +78,12 @@ impl AclCache {
         self.ids.len()
     }
 
+    /// Every stored list with its id, ordered by the lists' contents (how a snapshot
+    /// numbers them: the order depends on nothing but the lists).
+    pub fn in_content_order(&self) -> impl Iterator<Item = (AclId, &Arc<[Acl]>)> {
+        self.ids.iter().map(|(acl, &id)| (id, acl))
+    }
+
     /// One more than the largest id ever handed out (the size of a table indexed by id).
     pub fn slot_count(&self) -> usize {
         self.slots.len()
@@ -119,5 +125,38 @@ mod tests {
         assert_eq!(cache.len(), 1);
         // The freed slot is reused.
         assert_eq!(cache.intern(&open), a);
+    }
+
+    #[test]
+    fn content_order_does_not_depend_on_the_order_of_interning() {
+        let digest_only = vec![Acl {
+            perms: zk_proto::Perms::ALL,
+            id: zk_proto::Id {
+                scheme: "digest".into(),
+                id: "bob:hash".into(),
+            },
+        }];
+        let lists = [Acl::read_unsafe(), Acl::open_unsafe(), digest_only];
+        let contents = |cache: &AclCache| -> Vec<Vec<Acl>> {
+            cache
+                .in_content_order()
+                .map(|(id, acl)| {
+                    assert_eq!(cache.get(id), acl);
+                    acl.to_vec()
+                })
+                .collect()
+        };
+        let mut forward = AclCache::default();
+        let mut backward = AclCache::default();
+        for list in &lists {
+            forward.intern(list);
+        }
+        for list in lists.iter().rev() {
+            backward.intern(list);
+        }
+        let mut sorted = lists.to_vec();
+        sorted.sort();
+        assert_eq!(contents(&forward), sorted);
+        assert_eq!(contents(&backward), sorted);
     }
 }

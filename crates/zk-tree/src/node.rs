@@ -416,7 +416,9 @@ mod tests {
 
         // The copied chunk is now the arena's own: changing it again copies nothing.
         let copied = Arc::as_ptr(&arena.chunks[1]);
-        arena.get_mut(in_second_chunk).update_stat(|stat| stat.version = 7);
+        arena
+            .get_mut(in_second_chunk)
+            .update_stat(|stat| stat.version = 7);
         assert_eq!(Arc::as_ptr(&arena.chunks[1]), copied);
         assert_eq!(arena.get(in_second_chunk).stat().version, 7);
         assert_eq!(frozen.get(in_second_chunk).stat().version, 0);

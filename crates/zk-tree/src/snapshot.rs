@@ -2,8 +2,11 @@
 //! bytes, and back.
 //!
 //! The encoding is canonical: znodes in depth-first order with children sorted by name, ACL
-//! lists numbered by first use in that order. Two trees with the same content give the same
-//! bytes, however their memory is laid out, so replicas can compare snapshots byte for byte.
+//! lists numbered in the order of their contents. Two trees with the same content give the
+//! same bytes, however their memory is laid out, so replicas can compare snapshots byte for
+//! byte. Encoding needs no list of all znodes: the ACL numbers come from the interned lists
+//! (each is used by at least one znode), and the znodes are written as the depth-first walk
+//! reaches them, which holds only the sorted children of the nodes on the current path.
 //! Each znode carries its name, not its path; its parent is implied by the order and the
 //! child counts. The digest is stored and checked on restore.
 //!
@@ -104,19 +107,27 @@ impl Serialize for BorrowedBytes<'_> {
 /// All znodes in canonical order, serialized as a sequence.
 struct NodesOut<'a> {
     nodes: &'a NodeArena,
-    order: &'a [NodeId],
     acl_numbers: &'a [u32],
 }
 
 impl Serialize for NodesOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.order.len()))?;
-        for &id in self.order {
+        let expected = self.nodes.len();
+        let mut seq = serializer.serialize_seq(Some(expected))?;
+        let mut written = 0;
+        walk_in_canonical_order(self.nodes, |id| {
             let node = self.nodes.get(id);
+            written += 1;
             seq.serialize_element(&NodeOut {
                 node,
                 acl: self.acl_numbers[node.acl as usize],
-            })?;
+            })
+        })?;
+        // The count went out first: a walk that disagreed would leave a corrupt snapshot.
+        if written != expected {
+            return Err(serde::ser::Error::custom(format!(
+                "the walk reached {written} znodes of {expected}"
+            )));
         }
         seq.end()
     }
@@ -146,16 +157,12 @@ impl SnapshotSource<'_> {
     /// Streams the canonical snapshot bytes into `out`, and gives `out` back. The only
     /// failures are `out`'s own, returned as they were.
     pub fn write_to<W: std::io::Write>(self, out: W) -> std::io::Result<W> {
-        let order = canonical_order(self.nodes);
-        // Number the ACL lists by first use.
+        // Number the ACL lists in the order of their contents.
         let mut acl_numbers = vec![u32::MAX; self.acls.slot_count()];
-        let mut acls = Vec::new();
-        for &id in &order {
-            let acl = self.nodes.get(id).acl;
-            if acl_numbers[acl as usize] == u32::MAX {
-                acl_numbers[acl as usize] = acls.len() as u32;
-                acls.push(self.acls.get(acl).to_vec());
-            }
+        let mut acls = Vec::with_capacity(self.acls.len());
+        for (id, acl) in self.acls.in_content_order() {
+            acl_numbers[id as usize] = acls.len() as u32;
+            acls.push(acl.to_vec());
         }
         let body = SnapshotBody {
             last_applied_zxid: self.last_applied_zxid,
@@ -165,7 +172,6 @@ impl SnapshotSource<'_> {
             acls,
             nodes: NodesOut {
                 nodes: self.nodes,
-                order: &order,
                 acl_numbers: &acl_numbers,
             },
         };
@@ -225,20 +231,39 @@ impl<W: std::io::Write> std::io::Write for KeepIoError<W> {
     }
 }
 
-/// Node ids depth first, children sorted by name.
-fn canonical_order(nodes: &NodeArena) -> Vec<NodeId> {
-    let mut order = Vec::with_capacity(nodes.len());
-    let mut stack = vec![ROOT];
-    let mut children = Vec::new();
-    while let Some(id) = stack.pop() {
-        order.push(id);
-        children.clear();
-        children.extend(nodes.children(id));
-        children
-            .sort_unstable_by(|a, b| nodes.get(*b).name_bytes().cmp(nodes.get(*a).name_bytes()));
-        stack.extend_from_slice(&children);
+/// Calls `visit` with every node id, depth first, children sorted by name; stops at the
+/// first error. It holds one sorted list of children per level of the current path (a flat
+/// directory of a million znodes: one list of a million ids), never all ids at once.
+fn walk_in_canonical_order<E>(
+    nodes: &NodeArena,
+    mut visit: impl FnMut(NodeId) -> Result<(), E>,
+) -> Result<(), E> {
+    let sorted_children = |id: NodeId, into: &mut Vec<NodeId>| {
+        into.clear();
+        into.extend(nodes.children(id));
+        into.sort_unstable_by(|a, b| nodes.get(*a).name_bytes().cmp(nodes.get(*b).name_bytes()));
+    };
+    visit(ROOT)?;
+    // (the sorted children of a node on the path, how many of them were visited)
+    let mut levels: Vec<(Vec<NodeId>, usize)> = vec![(Vec::new(), 0)];
+    sorted_children(ROOT, &mut levels[0].0);
+    // Lists of finished levels, kept for reuse.
+    let mut spare: Vec<Vec<NodeId>> = Vec::new();
+    while let Some((children, visited)) = levels.last_mut() {
+        let Some(&id) = children.get(*visited) else {
+            let (finished, _) = levels.pop().expect("the loop holds the last level");
+            spare.push(finished);
+            continue;
+        };
+        *visited += 1;
+        visit(id)?;
+        if nodes.get(id).num_children() > 0 {
+            let mut list = spare.pop().unwrap_or_default();
+            sorted_children(id, &mut list);
+            levels.push((list, 0));
+        }
     }
-    order
+    Ok(())
 }
 
 impl DataTree {

@@ -2,21 +2,15 @@
 //! `to_snapshot_bytes`, for a tree and for a view of it, and a writer's failure comes back
 //! as that writer's own error.
 
+mod common;
+
 use std::io::{self, BufWriter, Write};
-use zk_proto::{Acl, CreateMode, Id, Perms, SessionId, Zxid};
-use zk_tree::{AuthContext, DataTree, PendingChanges, TreeConfig, WriteRequest};
+use zk_proto::{Acl, CreateMode, Id, Perms, Zxid};
+use zk_tree::{DataTree, PendingChanges, TreeConfig, WriteRequest};
+
+use common::loopback_auth as auth;
 
 const START_MS: i64 = 1_700_000_000_000;
-
-fn auth(session: i64) -> AuthContext {
-    AuthContext::new(
-        SessionId(session),
-        vec![Id {
-            scheme: "ip".into(),
-            id: "127.0.0.1".into(),
-        }],
-    )
-}
 
 /// Prepares and applies writes as the server does, one zxid each.
 struct Writer {

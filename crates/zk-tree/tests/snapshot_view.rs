@@ -2,33 +2,27 @@
 //! must encode exactly as the tree did at that zxid, however the tree changes afterwards,
 //! and neither side may see the other's changes.
 //!
-//! Every case starts from one shared base tree of about 2600 znodes (three arena chunks),
+//! Every case starts from one shared base tree of about 2600 znodes (several arena chunks),
 //! itself a clone, so the cases also check that the base never changes under them. Random
 //! writes (creates, deletes, setData, setACL, sessions opening and closing with their
 //! ephemerals) run before the view is taken, after it on the tree, and on the clone. The
 //! reference for each tree is a replay of the same transactions onto a tree restored from
 //! the base's snapshot bytes, which shares no memory with anything.
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::sync::OnceLock;
-use zk_proto::{Acl, CreateMode, Id, Perms, SessionId, Zxid};
-use zk_tree::{AuthContext, DataTree, PendingChanges, TreeConfig, Txn, TxnResult, WriteRequest};
+use zk_proto::{Acl, CreateMode, Id, Perms, Zxid};
+use zk_tree::{DataTree, PendingChanges, TreeConfig, Txn, TxnResult, WriteRequest};
+
+use common::loopback_auth as auth;
 
 const START_MS: i64 = 1_700_000_000_000;
 /// The sessions that own ephemerals.
 const OWNERS: [i64; 2] = [7, 8];
 const ANONYMOUS: i64 = 1;
-
-fn auth(session: i64) -> AuthContext {
-    AuthContext::new(
-        SessionId(session),
-        vec![Id {
-            scheme: "ip".into(),
-            id: "127.0.0.1".into(),
-        }],
-    )
-}
 
 /// A second ACL list: everything but ADMIN, so that the test's other writes still pass.
 fn no_admin() -> Vec<Acl> {

@@ -156,10 +156,7 @@ impl MetaForm {
     pub fn read_children(self, bytes: &[u8]) -> (NodeId, u32) {
         match self {
             MetaForm::Created => (NONE, 0),
-            MetaForm::Full => (
-                u32_at(bytes, CHILDREN_AT),
-                u32_at(bytes, CHILDREN_AT + 4),
-            ),
+            MetaForm::Full => (u32_at(bytes, CHILDREN_AT), u32_at(bytes, CHILDREN_AT + 4)),
         }
     }
 

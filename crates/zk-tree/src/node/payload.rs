@@ -454,10 +454,16 @@ mod tests {
         let mut root = Payload::EMPTY;
         root.set_stat(&changed());
         assert!({ root.bytes }.is_some());
-        assert_eq!((root.name(), root.data(), root.stat()), (&b""[..], None, changed()));
+        assert_eq!(
+            (root.name(), root.data(), root.stat()),
+            (&b""[..], None, changed())
+        );
         let mut root = Payload::EMPTY;
         root.set_children(1, 1);
-        assert_eq!((root.children(), root.stat()), ((1, 1), StatPersisted::default()));
+        assert_eq!(
+            (root.children(), root.stat()),
+            ((1, 1), StatPersisted::default())
+        );
     }
 
     #[test]
@@ -486,7 +492,10 @@ mod tests {
             (&b"node"[..], Some(&b"data"[..]), created())
         );
         let other = payload.with_data(None);
-        assert_eq!((other.name(), other.data(), other.stat()), (&b"node"[..], None, created()));
+        assert_eq!(
+            (other.name(), other.data(), other.stat()),
+            (&b"node"[..], None, created())
+        );
     }
 
     #[test]
@@ -504,7 +513,11 @@ mod tests {
         payload.set_children(crate::node::NONE, 0);
         payload.set_stat(&created());
         assert_eq!(payload.meta(), childless(created()));
-        assert_eq!(encoded_len(&payload), 1 + 16 + 6 + 1, "back to the short form");
+        assert_eq!(
+            encoded_len(&payload),
+            1 + 16 + 6 + 1,
+            "back to the short form"
+        );
     }
 
     #[test]
@@ -519,8 +532,8 @@ mod tests {
                     assert_eq!(payload.data(), Some(&data[..]));
                     assert_eq!(payload.meta(), meta);
                     let form = MetaForm::of(&meta);
-                    let header = varint_len(first_word(name_len, form, false))
-                        + varint_len(data_len as u64);
+                    let header =
+                        varint_len(first_word(name_len, form, false)) + varint_len(data_len as u64);
                     assert_eq!(
                         encoded_len(&payload),
                         name_len + data_len + form.len() + header
