@@ -330,6 +330,19 @@ if targeted ours && ! "$ZK_SERVER" --help | grep -q forceSync; then
 fi
 
 # ---- the standalone matrix --------------------------------------------------------------
+# prune_snapshots DIR: keeps the newest three snapshot files of the server whose dir is DIR
+# and removes the older ones, as autopurge would (3 is Apache's smallest snapRetainCount).
+# Both servers write a snapshot of their whole, growing tree every ~100,000 transactions;
+# the create runs take each tree to millions of znodes, and without this the run writes
+# tens of GB of snapshots (it filled the shared disk). Autopurge itself cannot do it: its
+# purgeInterval counts in hours. Transaction logs are left alone.
+prune_snapshots() {
+  local dir="$1/data/version-2"
+  [[ -d $dir ]] || return 0
+  find "$dir" -maxdepth 1 -type f -name 'snapshot.*' ! -name '*.tmp' -printf '%T@ %p\n' |
+    sort -rn | tail -n +4 | cut -d' ' -f2- | while IFS= read -r old; do rm -f -- "$old"; done
+}
+
 run_standalone_matrix() {
   local kind rep point op sessions in_flight line run_number=0 total_runs
   : > "$RAW"
@@ -353,6 +366,8 @@ run_standalone_matrix() {
             --in-flight "$in_flight" --mix "$op" --warmup "$RUN_WARMUP" --duration "$RUN_DURATION" \
             --seed "$rep" --label "$kind:r$rep")"
           printf '%s\n' "$line" >> "$RAW"
+          local dir_var="${kind^^}_DIR"
+          prune_snapshots "${!dir_var}"
           log "[$run_number/$total_runs] rep $rep $op ${point} $kind: $(printf '%.0f' "$(json_field ops_per_s "$line")") ops/s, p99 $(json_field p99_us "$line") us, server CPU $(printf '%.1f' "$(json_field server_cpu_us_per_op "$line")") us/op, errors $(json_field errors "$line")"
         done
       done
@@ -449,6 +464,7 @@ PYTHON
 # ---- the summary ------------------------------------------------------------------------
 standalone_summary() {
   echo "Settings: standalone, tickTime=$TICK_TIME_MS, forceSync=yes, $DATA_BYTES-byte data, $KEYS keys;"
+  echo "long-lived servers (the create runs leave their znodes), their snapshots pruned to the newest 3 after each run;"
   echo "each point: $RUN_WARMUP warm-up + $RUN_DURATION measured, $REPS repetitions, $(alternation "${TARGETS[@]}");"
   echo "medians of the repetitions; ratio = ours / reference (above 1 is better for ops/s, worse for the others)."
   echo
