@@ -111,13 +111,17 @@ pub fn validate(path: &str) -> Result<(), ErrorCode> {
     if path.ends_with('/') {
         return Err(ErrorCode::BadArguments);
     }
-    for segment in path[1..].split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err(ErrorCode::BadArguments);
-        }
-        if segment.chars().any(is_forbidden_char) {
-            return Err(ErrorCode::BadArguments);
-        }
+    path[1..].split('/').try_for_each(validate_name)
+}
+
+/// Whether `name` may be one segment of a path (the name of a znode other than the root):
+/// not empty, not `.` or `..`, no `/` and no forbidden character.
+pub fn validate_name(name: &str) -> Result<(), ErrorCode> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(ErrorCode::BadArguments);
+    }
+    if name.chars().any(|c| c == '/' || is_forbidden_char(c)) {
+        return Err(ErrorCode::BadArguments);
     }
     Ok(())
 }

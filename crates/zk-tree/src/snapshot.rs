@@ -13,71 +13,54 @@
 //! Layout (postcard): `format: u32`, then [`SnapshotBody`].
 
 use crate::acl_cache::AclCache;
+use crate::digest;
 use crate::error::TreeError;
 use crate::node::{Node, NodeArena, NodeId, ROOT};
 use crate::path;
 use crate::stat::{EphemeralKind, StatPersisted};
 use crate::tree::{DataTree, TreeConfig};
-use serde::de::{self, Deserializer, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use zk_proto::{Acl, SessionId, Zxid};
 
 /// The version of the snapshot encoding; bump it on any change to the layout or to the
 /// digest function.
 pub const SNAPSHOT_FORMAT: u32 = 1;
 
-/// Everything after the format number.
-#[derive(Serialize, Deserialize)]
+/// Everything after the format number: the [`SnapshotHead`], then the znodes as a
+/// sequence of [`SnapshotNode`] (postcard lays a nested struct out as its fields in order).
+#[derive(Serialize)]
 struct SnapshotBody<Nodes> {
+    head: SnapshotHead,
+    nodes: Nodes,
+}
+
+/// The fields before the znodes.
+#[derive(Serialize, Deserialize)]
+struct SnapshotHead {
     last_applied_zxid: Zxid,
     digest: u64,
     sessions: Vec<(SessionId, i32)>,
     quota_roots: Vec<String>,
     acls: Vec<Vec<Acl>>,
-    nodes: Nodes,
 }
 
-/// One znode in the snapshot (the root first, with an empty name).
-#[derive(Serialize, Deserialize)]
-struct SnapshotNode {
-    name: String,
-    data: Option<Bytes>,
+/// One znode in the snapshot (the root first, with an empty name), as decoded: name and
+/// data borrowed from the snapshot bytes, so a restore copies each only into its node.
+#[derive(Deserialize)]
+struct SnapshotNode<'a> {
+    name: &'a str,
+    data: Option<&'a [u8]>,
     acl: u32,
     stat: StatPersisted,
     num_children: u32,
 }
 
-/// Data encoded as one length-prefixed byte string (not a sequence of u8).
-struct Bytes(Vec<u8>);
+/// The fewest bytes one encoded [`SnapshotNode`] takes, to bound what a (damaged) node
+/// count may make a restore reserve.
+const MIN_NODE_BYTES: usize = 8;
 
-impl Serialize for Bytes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Bytes {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BytesVisitor;
-        impl Visitor<'_> for BytesVisitor {
-            type Value = Bytes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Bytes, E> {
-                Ok(Bytes(bytes.to_vec()))
-            }
-            fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Bytes, E> {
-                Ok(Bytes(bytes))
-            }
-        }
-        deserializer.deserialize_byte_buf(BytesVisitor)
-    }
-}
-
-/// The borrowed form of [`SnapshotNode`], written without copying names or data.
+/// A znode written as a [`SnapshotNode`], without copying its name or data.
 struct NodeOut<'a> {
     node: &'a Node,
     acl: u32,
@@ -165,11 +148,13 @@ impl SnapshotSource<'_> {
             acls.push(acl.to_vec());
         }
         let body = SnapshotBody {
-            last_applied_zxid: self.last_applied_zxid,
-            digest: self.digest,
-            sessions: self.sessions,
-            quota_roots: self.quota_roots,
-            acls,
+            head: SnapshotHead {
+                last_applied_zxid: self.last_applied_zxid,
+                digest: self.digest,
+                sessions: self.sessions,
+                quota_roots: self.quota_roots,
+                acls,
+            },
             nodes: NodesOut {
                 nodes: self.nodes,
                 acl_numbers: &acl_numbers,
@@ -302,64 +287,67 @@ impl DataTree {
                 expected: SNAPSHOT_FORMAT,
             });
         }
-        let body: SnapshotBody<Vec<SnapshotNode>> = postcard::from_bytes(rest)?;
+        let (head, rest) = postcard::take_from_bytes::<SnapshotHead>(rest)?;
         let mut tree = DataTree::empty(config);
-        tree.last_applied_zxid = body.last_applied_zxid;
-        tree.sessions = body.sessions.into_iter().collect();
-        tree.quota_roots = body.quota_roots.into_iter().collect();
-        tree.restore_nodes(body.nodes, &body.acls)?;
-        tree.digest = tree.recompute_digest();
-        if tree.digest != body.digest {
+        tree.last_applied_zxid = head.last_applied_zxid;
+        tree.sessions = head.sessions.into_iter().collect();
+        tree.quota_roots = head.quota_roots.into_iter().collect();
+        tree.digest = tree.restore_nodes(rest, &head.acls)?;
+        if tree.digest != head.digest {
             return Err(TreeError::DigestMismatch {
-                stored: body.digest,
+                stored: head.digest,
                 computed: tree.digest,
             });
         }
         Ok(tree)
     }
 
-    /// Rebuilds the znodes from their canonical order.
-    fn restore_nodes(
-        &mut self,
-        nodes: Vec<SnapshotNode>,
-        acls: &[Vec<Acl>],
-    ) -> Result<(), TreeError> {
+    /// Rebuilds the znodes from their canonical order, decoding one at a time from
+    /// `bytes` (the encoded sequence, the rest of the snapshot). Returns their digest,
+    /// summed as they arrive: the path of each is at hand then, and a second walk over a
+    /// large tree would cost as much as the restore.
+    fn restore_nodes(&mut self, bytes: &[u8], acls: &[Vec<Acl>]) -> Result<u64, TreeError> {
         let corrupt = |why: String| TreeError::SnapshotCorrupt(why);
-        self.index.reserve(&self.nodes, nodes.len());
-        let mut records = nodes.into_iter();
-        let root = records.next().ok_or_else(|| corrupt("no root".into()))?;
+        let (count, mut rest) = postcard::take_from_bytes::<usize>(bytes)?;
+        self.index
+            .reserve(&self.nodes, count.min(rest.len() / MIN_NODE_BYTES));
+        if count == 0 {
+            return Err(corrupt("no root".into()));
+        }
+        let root = take_node(&mut rest)?;
         if !root.name.is_empty() {
             return Err(corrupt(format!("root named {:?}", root.name)));
         }
-        let root_id = self.restore_node(root.name.as_str(), &root, acls)?;
+        let root_id = self.restore_node(&root, acls)?;
         debug_assert_eq!(root_id, ROOT);
-        // (node, children still to read)
-        let mut open: Vec<(NodeId, u32)> = vec![(ROOT, root.num_children)];
-        for record in records {
-            while open.last().is_some_and(|(_, left)| *left == 0) {
+        let mut path = String::from("/");
+        let mut digest = node_digest(&path, &root);
+        // The nodes on the path to the current one: (node, children still to read, length
+        // of its path in `path`).
+        let mut open: Vec<(NodeId, u32, usize)> = vec![(ROOT, root.num_children, 1)];
+        for _ in 1..count {
+            let record = take_node(&mut rest)?;
+            while open.last().is_some_and(|(_, left, _)| *left == 0) {
                 open.pop();
             }
-            let Some((parent, left)) = open.last_mut() else {
+            let Some((parent, left, parent_path_len)) = open.last_mut() else {
                 return Err(corrupt("more znodes than the child counts announce".into()));
             };
             *left -= 1;
             let parent = *parent;
-            if record.name.is_empty()
-                || record.name.contains('/')
-                || path::validate(&path::join("/", &record.name)).is_err()
-            {
+            if path::validate_name(record.name).is_err() {
                 return Err(corrupt(format!("invalid znode name {:?}", record.name)));
             }
-            if self
-                .index
-                .find(&self.nodes, parent, record.name.as_bytes())
-                .is_some()
-            {
+            path.truncate(*parent_path_len);
+            if *parent_path_len > 1 {
+                path.push('/');
+            }
+            path.push_str(record.name);
+            let id = self.restore_node(&record, acls)?;
+            self.nodes.link_child(parent, id);
+            if !self.index.insert_new(&self.nodes, id) {
                 return Err(corrupt(format!("duplicate znode name {:?}", record.name)));
             }
-            let id = self.restore_node(&record.name, &record, acls)?;
-            self.nodes.link_child(parent, id);
-            self.index.insert(&self.nodes, id);
             match self.kind_of(id) {
                 EphemeralKind::Container => {
                     self.containers.insert(id);
@@ -372,20 +360,26 @@ impl DataTree {
                 }
                 EphemeralKind::Persistent => {}
             }
-            open.push((id, record.num_children));
+            digest = digest.wrapping_add(node_digest(&path, &record));
+            open.push((id, record.num_children, path.len()));
         }
-        if open.iter().any(|(_, left)| *left != 0) {
+        if open.iter().any(|(_, left, _)| *left != 0) {
             return Err(corrupt(
                 "fewer znodes than the child counts announce".into(),
             ));
         }
-        Ok(())
+        if !rest.is_empty() {
+            return Err(corrupt(format!(
+                "{} bytes after the last znode",
+                rest.len()
+            )));
+        }
+        Ok(digest)
     }
 
     /// Stores one znode, unlinked, with its interned ACL.
     fn restore_node(
         &mut self,
-        name: &str,
         record: &SnapshotNode,
         acls: &[Vec<Acl>],
     ) -> Result<NodeId, TreeError> {
@@ -393,9 +387,27 @@ impl DataTree {
             TreeError::SnapshotCorrupt(format!("ACL number {} out of range", record.acl))
         })?;
         let acl = self.acls.intern(acl);
-        let data = record.data.as_ref().map(|bytes| bytes.0.as_slice());
-        Ok(self.nodes.insert(Node::new(name, data, acl, record.stat)))
+        Ok(self
+            .nodes
+            .insert(Node::new(record.name, record.data, acl, record.stat)))
     }
+}
+
+/// Decodes the next znode from the front of `rest`.
+fn take_node<'a>(rest: &mut &'a [u8]) -> Result<SnapshotNode<'a>, TreeError> {
+    let (node, after) = postcard::take_from_bytes::<SnapshotNode>(rest)?;
+    *rest = after;
+    Ok(node)
+}
+
+/// A restored znode's share of the tree digest: its record's child count is the number of
+/// children it ends up with (the restore checks that).
+fn node_digest(path: &str, record: &SnapshotNode) -> u64 {
+    digest::data_part(path, record.data).wrapping_add(digest::stat_part(
+        path,
+        &record.stat,
+        record.num_children,
+    ))
 }
 
 #[cfg(test)]
@@ -426,5 +438,96 @@ mod tests {
             Err(TreeError::SnapshotFormat { found: 9, .. })
         ));
         assert!(DataTree::from_snapshot_bytes(&[], TreeConfig::default()).is_err());
+    }
+
+    /// A znode written the way [`NodeOut`] writes one (postcard lays out a `&[u8]` exactly
+    /// as `serialize_bytes` does).
+    #[derive(Serialize)]
+    struct HandNode<'a> {
+        name: &'a str,
+        data: Option<&'a [u8]>,
+        acl: u32,
+        stat: StatPersisted,
+        num_children: u32,
+    }
+
+    /// The snapshot of znodes given in canonical order as (name, child count), each with
+    /// data "x"; `extra` is appended after them. The stored digest is the right one for
+    /// the znodes when they form a tree.
+    fn hand_built(nodes: &[(&str, u32)], extra: &[u8]) -> Vec<u8> {
+        let mut open: Vec<(String, u32)> = Vec::new();
+        let mut digest = 0u64;
+        let mut records = Vec::new();
+        for (index, &(name, num_children)) in nodes.iter().enumerate() {
+            let path = if index == 0 {
+                String::from("/")
+            } else {
+                while open.last().is_some_and(|(_, left)| *left == 0) {
+                    open.pop();
+                }
+                match open.last_mut() {
+                    Some((parent, left)) => {
+                        *left -= 1;
+                        path::join(parent, name)
+                    }
+                    None => format!("/{name}"),
+                }
+            };
+            let record = HandNode {
+                name,
+                data: Some(b"x"),
+                acl: 0,
+                stat: StatPersisted::default(),
+                num_children,
+            };
+            digest = digest
+                .wrapping_add(digest::data_part(&path, record.data))
+                .wrapping_add(digest::stat_part(&path, &record.stat, num_children));
+            open.push((path, num_children));
+            records.push(record);
+        }
+        let head = SnapshotHead {
+            last_applied_zxid: Zxid(7),
+            digest,
+            sessions: Vec::new(),
+            quota_roots: Vec::new(),
+            acls: vec![Acl::open_unsafe()],
+        };
+        let mut bytes = postcard::to_allocvec(&SNAPSHOT_FORMAT).unwrap();
+        bytes.extend(postcard::to_allocvec(&head).unwrap());
+        bytes.extend(postcard::to_allocvec(&records).unwrap());
+        bytes.extend_from_slice(extra);
+        bytes
+    }
+
+    fn restore(bytes: &[u8]) -> Result<DataTree, TreeError> {
+        DataTree::from_snapshot_bytes(bytes, TreeConfig::default())
+    }
+
+    #[test]
+    fn a_hand_built_snapshot_restores_with_its_digest() {
+        let tree = restore(&hand_built(&[("", 2), ("a", 1), ("b", 0), ("c", 0)], &[])).unwrap();
+        tree.check_invariants();
+        assert_eq!(tree.node_count(), 4);
+        assert_eq!(tree.digest(), tree.recompute_digest());
+        assert_eq!(tree.last_applied_zxid(), Zxid(7));
+    }
+
+    #[test]
+    fn structural_damage_is_refused_with_a_reason() {
+        let corrupt = |nodes: &[(&str, u32)], extra: &[u8]| match restore(&hand_built(nodes, extra))
+        {
+            Err(TreeError::SnapshotCorrupt(why)) => why,
+            other => panic!("{nodes:?}: expected a corrupt snapshot, got {other:?}"),
+        };
+        assert!(corrupt(&[("", 2), ("a", 0), ("a", 0)], &[]).contains("duplicate"));
+        for name in ["a/b", ".", "..", "", "bad\u{1}"] {
+            assert!(corrupt(&[("", 1), (name, 0)], &[]).contains("invalid znode name"));
+        }
+        assert!(corrupt(&[("x", 0)], &[]).contains("root named"));
+        assert!(corrupt(&[("", 1), ("a", 0), ("b", 0)], &[]).contains("more znodes"));
+        assert!(corrupt(&[("", 2), ("a", 0)], &[]).contains("fewer znodes"));
+        assert!(corrupt(&[("", 0)], &[0]).contains("after the last znode"));
+        assert!(corrupt(&[], &[]).contains("no root"));
     }
 }

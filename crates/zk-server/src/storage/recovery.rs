@@ -20,6 +20,7 @@ use super::segment::{self, SegmentEnd, SegmentScan};
 use super::snapshot;
 use super::txn_log::{is_next_zxid, TxnLog};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use zk_proto::Zxid;
 use zk_tree::{DataTree, TreeConfig, Txn, TxnBody};
 
@@ -117,7 +118,9 @@ fn recover_with(
         tracing::info!(path = %path.display(), "removed an incomplete snapshot");
     }
 
+    let started = Instant::now();
     let (tree, snapshot, skipped_snapshots) = newest_valid_snapshot(&snapshot_dir, tree_config)?;
+    let snapshot_loaded = Instant::now();
     let snapshot_zxid = tree.last_applied_zxid();
     let mut replay = Replay::new(tree, mode);
     let segments = files::list(&log_dir, LOG_PREFIX)?;
@@ -137,6 +140,7 @@ fn recover_with(
         torn_tail = check_segment_end(file, &scan, is_last)?;
     }
 
+    let replayed = Instant::now();
     let repaired_tail = match torn_tail {
         Some(repair) => Some(apply_repair(repair, &log_dir)?),
         None => None,
@@ -152,6 +156,8 @@ fn recover_with(
         replayed = replay.replayed,
         collected = replay.collected.len(),
         last_zxid = %replay.last_kept(),
+        snapshot_ms = (snapshot_loaded - started).as_millis(),
+        replay_ms = (replayed - snapshot_loaded).as_millis(),
         "recovered the data tree"
     );
     let collected = std::mem::take(&mut replay.collected);
