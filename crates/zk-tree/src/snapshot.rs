@@ -309,8 +309,8 @@ impl DataTree {
     fn restore_nodes(&mut self, bytes: &[u8], acls: &[Vec<Acl>]) -> Result<u64, TreeError> {
         let corrupt = |why: String| TreeError::SnapshotCorrupt(why);
         let (count, mut rest) = postcard::take_from_bytes::<usize>(bytes)?;
-        self.index
-            .reserve(&self.nodes, count.min(rest.len() / MIN_NODE_BYTES));
+        // Every znode but the root, indexed all at once at the end.
+        let mut restored = Vec::with_capacity(count.min(rest.len() / MIN_NODE_BYTES));
         if count == 0 {
             return Err(corrupt("no root".into()));
         }
@@ -345,9 +345,7 @@ impl DataTree {
             path.push_str(record.name);
             let id = self.restore_node(&record, acls)?;
             self.nodes.link_child(parent, id);
-            if !self.index.insert_new(&self.nodes, id) {
-                return Err(corrupt(format!("duplicate znode name {:?}", record.name)));
-            }
+            restored.push(id);
             match self.kind_of(id) {
                 EphemeralKind::Container => {
                     self.containers.insert(id);
@@ -373,6 +371,10 @@ impl DataTree {
                 "{} bytes after the last znode",
                 rest.len()
             )));
+        }
+        if let Err(twin) = self.index.insert_all(&self.nodes, &restored) {
+            let name = self.nodes.get(twin).name();
+            return Err(corrupt(format!("duplicate znode name {name:?}")));
         }
         Ok(digest)
     }
