@@ -6,9 +6,10 @@
 #   bash benches/compare.sh [--quick] [--reps N] [--znodes N] [--no-build]
 #        [--targets both|reference|ours] [--ensemble-only | --no-ensemble]
 #        [--failover-reps N] [--ensemble-clients followers|all|leader] [--results-dir DIR]
+#        [--write-floor]
 #
 # What it does (see benches/README.md for what each number means):
-#   1. builds zk-server, zk-load, zk-failover and zk-bench-report (release), unless --no-build;
+#   1. builds zk-server and the tools in benches/ (release), unless --no-build;
 #   2. starts both servers standalone on free ports, each in its own process group and temp
 #      dataDir;
 #   3. warms both up, then runs the matrix {getData, setData, create sequential} x
@@ -22,10 +23,12 @@
 #   7. failover: kills each ensemble's leader while a client writes, --failover-reps times,
 #      and times the first successful write after the kill (zk-failover).
 # --targets runs one kind only (its ratios are then n/a); --ensemble-only runs 6 and 7
-# only, --no-ensemble 2 to 5 only.
+# only, --no-ensemble 2 to 5 only. --write-floor runs only the write-floor part instead: get,
+# set and create at 1x1 on standalone servers with every fdatasync timed by `perf record`
+# (needs root), to show how much of a write's latency is the fsync.
 # Every wait is bounded; only processes this script started are stopped (by PID); the temp
 # data directories are removed on exit. Results go to benches/results/<quick|full>/ (with
-# -ensemble and -<target> appended when only a part ran), or to --results-dir.
+# -ensemble, -write-floor and -<target> appended when only a part ran), or to --results-dir.
 set -euo pipefail
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +42,7 @@ BUILD=1
 TARGETS=(reference ours)
 RUN_STANDALONE=1
 RUN_ENSEMBLE=1
+RUN_WRITE_FLOOR=0
 FAILOVER_REPS=""
 ENSEMBLE_CLIENTS=followers
 RESULTS_DIR=""
@@ -63,12 +67,14 @@ while [[ $# -gt 0 ]]; do
       [[ $2 =~ ^(followers|all|leader)$ ]] || usage_error "--ensemble-clients takes followers, all or leader"
       ENSEMBLE_CLIENTS="$2"; shift ;;
     --results-dir) RESULTS_DIR="$2"; shift ;;
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --write-floor) RUN_WRITE_FLOOR=1 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage_error "unknown argument $1" ;;
   esac
   shift
 done
 [[ $RUN_STANDALONE == 1 || $RUN_ENSEMBLE == 1 ]] || usage_error "--ensemble-only and --no-ensemble leave nothing to run"
+if [[ $RUN_WRITE_FLOOR == 1 ]]; then RUN_STANDALONE=0; RUN_ENSEMBLE=0; fi
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || usage_error "--reps takes a positive number"
 
 # ---- the matrix -------------------------------------------------------------------------
@@ -103,7 +109,8 @@ RESTART_TIMEOUT=300s       # a restart with a large tree may take long; still bo
 STOP_TIMEOUT_S=20          # SIGTERM, then SIGKILL after this many seconds
 if [[ -z $RESULTS_DIR ]]; then
   RESULTS_DIR="$ROOT_DIR/benches/results/$MODE"
-  [[ $RUN_STANDALONE == 0 ]] && RESULTS_DIR+="-ensemble"
+  if [[ $RUN_WRITE_FLOOR == 1 ]]; then RESULTS_DIR+="-write-floor"
+  elif [[ $RUN_STANDALONE == 0 ]]; then RESULTS_DIR+="-ensemble"; fi
   [[ ${#TARGETS[@]} == 1 ]] && RESULTS_DIR+="-${TARGETS[0]}"
 fi
 RESULTS_DIR="$(mkdir -p "$RESULTS_DIR" && cd "$RESULTS_DIR" && pwd)"
@@ -124,14 +131,16 @@ done
 command -v python3 >/dev/null || die "python3 is missing (used for free ports and the plot)"
 
 if [[ $BUILD == 1 ]]; then
-  log "building zk-server, zk-load, zk-failover and zk-bench-report (release, target dir $TARGET_DIR)"
-  (cd "$ROOT_DIR" && cargo build --release -q -p zk-server -p zk-benches --bin zk-load --bin zk-failover --bin zk-bench-report)
+  log "building zk-server, zk-load, zk-failover, zk-fsync-floor and zk-bench-report (release, target dir $TARGET_DIR)"
+  (cd "$ROOT_DIR" && cargo build --release -q -p zk-server -p zk-benches --bin zk-load --bin zk-failover \
+    --bin zk-fsync-floor --bin zk-bench-report)
 fi
 ZK_SERVER="$TARGET_DIR/release/zk-server"
 ZK_LOAD="$TARGET_DIR/release/zk-load"
 ZK_FAILOVER="$TARGET_DIR/release/zk-failover"
 ZK_REPORT="$TARGET_DIR/release/zk-bench-report"
-NEEDED_BINARIES=("$ZK_LOAD" "$ZK_FAILOVER" "$ZK_REPORT")
+ZK_FSYNC_FLOOR="$TARGET_DIR/release/zk-fsync-floor"
+NEEDED_BINARIES=("$ZK_LOAD" "$ZK_FAILOVER" "$ZK_REPORT" "$ZK_FSYNC_FLOOR")
 [[ " ${TARGETS[*]} " == *" ours "* ]] && NEEDED_BINARIES+=("$ZK_SERVER")
 for binary in "${NEEDED_BINARIES[@]}"; do
   [[ -x $binary ]] || die "$binary is missing (run without --no-build)"
@@ -304,10 +313,14 @@ machine_description() {
 
 # shellcheck source=benches/compare_ensemble.sh
 source "$ROOT_DIR/benches/compare_ensemble.sh"
+# shellcheck source=benches/compare_write_floor.sh
+source "$ROOT_DIR/benches/compare_write_floor.sh"
 
 RAW="$RESULTS_DIR/raw.jsonl"
 ENSEMBLE_RAW="$RESULTS_DIR/ensemble.jsonl"
 FAILOVER_RAW="$RESULTS_DIR/failover.jsonl"
+WRITE_FLOOR_RAW="$RESULTS_DIR/write_floor.jsonl"
+FSYNC_FLOOR_RAW="$RESULTS_DIR/fsync_floor.jsonl"
 STARTED_AT=$(date +%s)
 LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 NOTES=()
@@ -494,6 +507,9 @@ fi
 if [[ $RUN_ENSEMBLE == 1 ]]; then
   run_ensemble_part
 fi
+if [[ $RUN_WRITE_FLOOR == 1 ]]; then
+  run_write_floor_part
+fi
 
 ELAPSED=$(( $(date +%s) - STARTED_AT ))
 SUMMARY="$RESULTS_DIR/summary.md"
@@ -514,6 +530,10 @@ SUMMARY="$RESULTS_DIR/summary.md"
     echo "raw JSON lines: ${ENSEMBLE_RAW#"$ROOT_DIR"/}, ${FAILOVER_RAW#"$ROOT_DIR"/}"
     echo
   fi
+  if [[ $RUN_WRITE_FLOOR == 1 ]]; then
+    write_floor_summary
+    echo
+  fi
   if [[ ${#NOTES[@]} -gt 0 ]]; then
     echo "Notes:"
     for note in "${NOTES[@]}"; do echo "- $note"; done
@@ -522,7 +542,7 @@ SUMMARY="$RESULTS_DIR/summary.md"
 } > "$SUMMARY"
 cat "$SUMMARY"
 status=0
-for results in "$RAW" "$ENSEMBLE_RAW"; do
+for results in "$RAW" "$ENSEMBLE_RAW" "$WRITE_FLOOR_RAW"; do
   if [[ -f $results ]] && grep -q '"errors":[1-9]' "$results"; then
     log "!!!!!!!! some runs had ERRORS: see the errors columns above and $results !!!!!!!!"
     status=3

@@ -99,6 +99,16 @@ pub enum LoadError {
         /// What was missing or malformed.
         what: String,
     },
+    /// The fsync floor's scratch file could not be written or synced.
+    #[error("{action} {path}: {source}")]
+    ScratchFile {
+        /// What was being done ("creating", "fdatasync of", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A results file line did not parse.
     #[error("results line {line}: {source}")]
     ResultLine {

@@ -20,6 +20,8 @@
 //!   [`server_mode`]: a server's role from the `srvr` four-letter word.
 //! - [`failover`]: kill the leader while a client writes and time the first write after it
 //!   (`zk-failover`); [`failover_report`]: its report and the table of medians.
+//! - [`fsync_floor`]: what one append and fdatasync costs the machine with no server in
+//!   the way (`zk-fsync-floor`).
 //! - [`error`]: the one error type, [`error::LoadError`].
 //! - [`tool_runtime`]: the tools' single-thread runtime.
 
@@ -30,6 +32,7 @@ pub mod ensemble;
 pub mod error;
 pub mod failover;
 pub mod failover_report;
+pub mod fsync_floor;
 pub mod histogram;
 pub mod key_space;
 pub mod load_plan;
