@@ -168,7 +168,7 @@ async fn run_ensemble_member(
                 let zxid = txn.zxid;
                 TxnPayload { origin: None, txn }
                     .encode()
-                    .map(|data| zk_zab::Txn { zxid, data })
+                    .map(|data| zk_zab::Txn::new(zxid, data))
                     .map_err(|error| {
                         ServerError::Ensemble(format!("cannot encode txn {zxid}: {error}"))
                     })

@@ -87,7 +87,7 @@ mod tests {
         let (mine, theirs) = (tree_txn(1), tree_txn(2));
         let mut own = HashMap::from([(mine.zxid, mine.clone())]);
         let mut garbled = zab_txn(&mine);
-        garbled.data = vec![0xff];
+        garbled.data = vec![0xff].into();
         let write = DurableWrite::AppendTxns {
             txns: vec![garbled, zab_txn(&theirs)],
         };
