@@ -62,20 +62,25 @@ pub enum FrameError {
     Encode(String),
 }
 
-/// Encodes `frame` with its header.
+/// The buffer first reserved for a frame: a proposal of a 100-byte write fits, so the
+/// common frame is encoded without growing its buffer.
+const TYPICAL_FRAME_BYTES: usize = 512;
+
+/// Encodes `frame` with its header: the payload is encoded after room left for the header,
+/// which is filled in once the payload's length and checksum are known.
 pub fn encode(frame: &PeerFrame) -> Result<Vec<u8>, FrameError> {
-    let payload =
-        postcard::to_allocvec(frame).map_err(|error| FrameError::Encode(error.to_string()))?;
-    if payload.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::TooLarge {
-            length: payload.len(),
-        });
+    let mut bytes = Vec::with_capacity(TYPICAL_FRAME_BYTES);
+    bytes.resize(HEADER_BYTES, 0);
+    let mut bytes =
+        postcard::to_extend(frame, bytes).map_err(|error| FrameError::Encode(error.to_string()))?;
+    let length = bytes.len() - HEADER_BYTES;
+    if length > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { length });
     }
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + payload.len());
-    bytes.extend_from_slice(&PEER_PROTOCOL_VERSION.to_be_bytes());
-    bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
-    bytes.extend_from_slice(&payload);
+    let checksum = crc32fast::hash(&bytes[HEADER_BYTES..]);
+    bytes[0..2].copy_from_slice(&PEER_PROTOCOL_VERSION.to_be_bytes());
+    bytes[2..6].copy_from_slice(&(length as u32).to_be_bytes());
+    bytes[6..10].copy_from_slice(&checksum.to_be_bytes());
     Ok(bytes)
 }
 
@@ -144,6 +149,30 @@ mod tests {
         ];
         for frame in frames {
             assert_eq!(decode(&encode(&frame).unwrap()), Ok(frame));
+        }
+    }
+
+    /// The header is the version, the payload's length and its CRC, then the postcard
+    /// payload: pinned, so that encoding in place cannot change what peers receive.
+    #[test]
+    fn the_layout_is_header_then_payload_small_or_large() {
+        for data_bytes in [0, 100, 4 * TYPICAL_FRAME_BYTES] {
+            let frame = PeerFrame::Forward(ForwardedWrite {
+                id: 8,
+                auth: AuthContext::default(),
+                request: WriteRequest::SetData {
+                    path: "/key".into(),
+                    data: Some(vec![0xab; data_bytes]),
+                    version: -1,
+                },
+            });
+            let payload = postcard::to_allocvec(&frame).unwrap();
+            let bytes = encode(&frame).unwrap();
+            assert_eq!(bytes[0..2], PEER_PROTOCOL_VERSION.to_be_bytes());
+            assert_eq!(bytes[2..6], (payload.len() as u32).to_be_bytes());
+            assert_eq!(bytes[6..10], crc32fast::hash(&payload).to_be_bytes());
+            assert_eq!(bytes[HEADER_BYTES..], payload[..]);
+            assert_eq!(decode(&bytes), Ok(frame));
         }
     }
 
