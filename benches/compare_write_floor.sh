@@ -61,6 +61,7 @@ traced_load() {
   # The recording starts when the warm-up ends and lasts as long as the measured window.
   (sleep "$RUN_WARMUP" && exec perf record -q -e "$FSYNC_TRACEPOINTS" -p "$(server_pid "$kind")" \
     -o "$recording" -- sleep "$RUN_DURATION") >/dev/null 2>&1 &
+  # Bounded by its own `sleep`, so an interrupted run leaves it at most that long.
   recorder=$!
   line="$(load "$kind" --root /bench --keys "$KEYS" --reuse-keys --sessions 1 --in-flight 1 \
     --mix "$op=1" --warmup "$RUN_WARMUP" --duration "$RUN_DURATION" --seed "$rep" --label "$kind:r$rep")"

@@ -154,16 +154,21 @@ pub fn measure(config: &FsyncFloorConfig) -> Result<FsyncFloorReport, LoadError>
 mod tests {
     use super::*;
 
+    /// 100-byte records in a file of `file_bytes` under `dir`.
+    fn config(dir: &Path, duration: Duration, file_bytes: u64) -> FsyncFloorConfig {
+        FsyncFloorConfig {
+            dir: dir.to_owned(),
+            record_bytes: 100,
+            duration,
+            file_bytes,
+        }
+    }
+
     #[test]
     fn appends_for_the_duration_and_removes_its_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let report = measure(&FsyncFloorConfig {
-            dir: dir.path().to_owned(),
-            record_bytes: 100,
-            duration: Duration::from_millis(50),
-            file_bytes: 250,
-        })
-        .expect("measured");
+        // A second is hundreds of appends on any disk that syncs in under 300 ms.
+        let report = measure(&config(dir.path(), Duration::from_secs(1), 250)).expect("measured");
         // Two records fit in the file: the third append wrapped to its start.
         assert!(report.appends >= 3, "{report:?}");
         assert_eq!(report.latency.count, report.appends);
@@ -174,12 +179,7 @@ mod tests {
     #[test]
     fn a_file_smaller_than_a_record_is_refused_before_anything_is_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let refused = measure(&FsyncFloorConfig {
-            dir: dir.path().to_owned(),
-            record_bytes: 100,
-            duration: Duration::from_millis(10),
-            file_bytes: 10,
-        });
+        let refused = measure(&config(dir.path(), Duration::from_millis(10), 10));
         assert!(matches!(refused, Err(LoadError::BadArgument(_))));
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
     }
@@ -188,13 +188,8 @@ mod tests {
     fn a_missing_directory_is_a_clear_error() {
         let dir = tempfile::tempdir().expect("temp dir");
         let missing = dir.path().join("absent");
-        let error = measure(&FsyncFloorConfig {
-            dir: missing.clone(),
-            record_bytes: 100,
-            duration: Duration::from_millis(10),
-            file_bytes: 1000,
-        })
-        .expect_err("no such directory");
+        let error = measure(&config(&missing, Duration::from_millis(10), 1000))
+            .expect_err("no such directory");
         assert!(error.to_string().contains("creating"), "{error}");
         assert!(error.to_string().contains("absent"), "{error}");
     }

@@ -95,6 +95,16 @@ pub struct LatencySummary {
     pub max_us: u64,
 }
 
+impl LatencySummary {
+    /// `p50 .. p90 .. p99 .. p99.9 .. max .. mean ..`, as the tools print it.
+    pub fn to_text(&self) -> String {
+        format!(
+            "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+            self.p50_us, self.p90_us, self.p99_us, self.p999_us, self.max_us, self.mean_us
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

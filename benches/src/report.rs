@@ -6,7 +6,6 @@ use crate::key_space::SetupReport;
 use crate::proc_stats::ProcessSample;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// The result of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,13 +124,13 @@ impl LoadReport {
             "throughput      {:.0} ops/s ({} ops)",
             self.ops_per_s, self.ops
         ));
-        line(format!("latency (us)    {}", latency_line(&self.latency)));
+        line(format!("latency (us)    {}", self.latency.to_text()));
         if self.per_operation.len() > 1 {
             for (operation, latency) in &self.per_operation {
                 line(format!(
                     "  {operation:<13} {} ops, {}",
                     latency.count,
-                    latency_line(latency)
+                    latency.to_text()
                 ));
             }
         }
@@ -171,22 +170,6 @@ impl LoadReport {
 
 fn per_op_text(value: Option<f64>) -> String {
     value.map_or("n/a (no op measured)".into(), |value| format!("{value:.2}"))
-}
-
-fn latency_line(latency: &LatencySummary) -> String {
-    let mut text = String::new();
-    write!(
-        text,
-        "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
-        latency.p50_us,
-        latency.p90_us,
-        latency.p99_us,
-        latency.p999_us,
-        latency.max_us,
-        latency.mean_us
-    )
-    .expect("writing to a String cannot fail");
-    text
 }
 
 #[cfg(test)]

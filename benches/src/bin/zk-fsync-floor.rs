@@ -54,20 +54,11 @@ fn main() -> ExitCode {
             }
         }
     } else {
-        let latency = &report.latency;
         println!(
             "appends         {} of {} bytes, {:.0} per second",
             report.appends, report.record_bytes, report.appends_per_s
         );
-        println!(
-            "latency (us)    p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
-            latency.p50_us,
-            latency.p90_us,
-            latency.p99_us,
-            latency.p999_us,
-            latency.max_us,
-            latency.mean_us
-        );
+        println!("latency (us)    {}", report.latency.to_text());
         println!(
             "CPU             {:.1} us per append",
             report.cpu_us_per_append
