@@ -147,7 +147,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, LoadError> {
     Ok(Duration::from_secs_f64(value * unit_ms / 1000.0))
 }
 
-fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, LoadError> {
+/// Parses a flag's numeric value; `name` is the flag, for the error.
+pub fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, LoadError> {
     value
         .trim()
         .parse()

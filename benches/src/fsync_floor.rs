@@ -52,16 +52,15 @@ struct ScratchFile {
 impl ScratchFile {
     fn create(dir: &Path, bytes: u64) -> Result<Self, LoadError> {
         let path = dir.join(format!("zk-fsync-floor.{}.tmp", std::process::id()));
-        let error = |action, source| LoadError::ScratchFile {
-            action,
-            path: path.clone(),
-            source,
-        };
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|source| error("creating", source))?;
+            .map_err(|source| LoadError::ScratchFile {
+                action: "creating",
+                path: path.clone(),
+                source,
+            })?;
         let scratch = ScratchFile {
             path: path.clone(),
             file,
@@ -72,14 +71,23 @@ impl ScratchFile {
             let chunk = left.min(zeros.len() as u64) as usize;
             (&scratch.file)
                 .write_all(&zeros[..chunk])
-                .map_err(|source| error("zero-filling", source))?;
+                .map_err(|source| scratch.failed("zero-filling", source))?;
             left -= chunk as u64;
         }
         scratch
             .file
             .sync_all()
-            .map_err(|source| error("fsync of", source))?;
+            .map_err(|source| scratch.failed("fsync of", source))?;
         Ok(scratch)
+    }
+
+    /// The error for `action` on this file.
+    fn failed(&self, action: &'static str, source: std::io::Error) -> LoadError {
+        LoadError::ScratchFile {
+            action,
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -114,19 +122,11 @@ pub fn measure(config: &FsyncFloorConfig) -> Result<FsyncFloorReport, LoadError>
         scratch
             .file
             .write_all_at(&record, offset)
-            .map_err(|source| LoadError::ScratchFile {
-                action: "writing",
-                path: scratch.path.clone(),
-                source,
-            })?;
+            .map_err(|source| scratch.failed("writing", source))?;
         scratch
             .file
             .sync_data()
-            .map_err(|source| LoadError::ScratchFile {
-                action: "fdatasync of",
-                path: scratch.path.clone(),
-                source,
-            })?;
+            .map_err(|source| scratch.failed("fdatasync of", source))?;
         histogram.record(call.elapsed());
         offset += record_bytes as u64;
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use zk_benches::cli::parse_duration;
+use zk_benches::cli::{parse_duration, parse_number};
 use zk_benches::error::LoadError;
 use zk_benches::fsync_floor::{measure, FsyncFloorConfig};
 
@@ -84,9 +84,9 @@ fn parse(args: &[String]) -> Result<Option<(FsyncFloorConfig, bool)>, LoadError>
         };
         match flag.as_str() {
             "--dir" => config.dir = PathBuf::from(value()?),
-            "--record-bytes" => config.record_bytes = number(flag, value()?)?,
+            "--record-bytes" => config.record_bytes = parse_number(flag, value()?)?,
             "--duration" => config.duration = parse_duration(value()?)?,
-            "--file-bytes" => config.file_bytes = number(flag, value()?)?,
+            "--file-bytes" => config.file_bytes = parse_number(flag, value()?)?,
             "--json" => json = true,
             "--help" | "-h" => return Ok(None),
             other => return Err(LoadError::BadArgument(format!("unknown argument {other}"))),
@@ -98,9 +98,4 @@ fn parse(args: &[String]) -> Result<Option<(FsyncFloorConfig, bool)>, LoadError>
         ));
     }
     Ok(Some((config, json)))
-}
-
-fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, LoadError> {
-    text.parse()
-        .map_err(|_| LoadError::BadArgument(format!("{flag}: {text:?} is not a number")))
 }
